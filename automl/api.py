@@ -1,0 +1,231 @@
+"""``automl.fit``: the thin orchestrator that chains the stages.
+
+input checks -> dataset (schema, splits) -> preprocessing -> model families
+within a shared budget -> scoring on held-out rows -> ensemble -> FitResult.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .budget import Budget
+from .data import check_number, check_target, drop_missing_target, infer_task, make_dataset, read_table
+from .errors import InputError, SearchWarning, warn
+from .evaluate import build_ensemble, rank, score_candidates
+from .metrics import get_metric
+from .models import PreparedData, balanced_class_weight, get_family
+from .models.registry import DEFAULT_FAMILIES
+from .preprocess import build_preprocessor
+from .progress import make_hooks
+from .result import FitResult
+
+# Part of the budget kept back for scoring, the ensemble and packing the result.
+_RESERVE_SHARE = 0.05
+_RESERVE_MAX_S = 10.0
+# Options that only the neural-network family understands.
+_NETWORK_OPTIONS = ("tuner", "max_trials", "directory", "overwrite", "hypermodel", "search_space", "max_epochs")
+
+
+def fit(
+    data,
+    target: str,
+    *,
+    task: str | None = None,
+    metric: str | None = None,
+    time_budget: float = 120.0,
+    families: Sequence[Any] | None = None,
+    tuner: str = "hyperband",
+    max_trials: int | None = None,
+    directory: str | None = None,
+    overwrite: bool = False,
+    hypermodel=None,
+    search_space: dict | None = None,
+    max_epochs: int | None = None,
+    test_size: float = 0.2,
+    val_size: float = 0.2,
+    seed: int = 0,
+    ensemble: bool = True,
+    max_train_rows: int | None = None,
+    verbose: int = 1,
+    callbacks: Iterable[Any] | None = None,
+) -> FitResult:
+    """Search models for ``target`` and return them ranked on held-out rows.
+
+    Parameters
+    ----------
+    data : DataFrame or path
+        Training rows; CSV, Parquet, Feather and JSON paths are read for you.
+    target : str
+        Column to predict. Rows where it is missing are dropped with a warning.
+    task : {'binary', 'multiclass', 'regression', 'classification'}, optional
+        Inferred from the target when omitted.
+    metric : str, optional
+        Ranking metric: accuracy (classification) or r2 (regression) by default;
+        also roc_auc, log_loss, f1, balanced_accuracy, rmse, mae, ...
+    time_budget : float, default=120
+        Seconds for the whole call, shared between the model families.
+    families : list of str or ModelFamily, optional
+        Default ``["linear", "random_forest", "gradient_boosting", "neural_network"]``.
+    tuner : {'hyperband', 'bayesian', 'random'}, default='hyperband'
+        KerasTuner algorithm for the network search.
+    max_trials : int, optional
+        Cap on network trials (the budget caps them too).
+    directory : str, optional
+        Where the network search keeps its trials; an interrupted search resumes from it.
+    overwrite : bool, default=False
+        Start the network search afresh even if ``directory`` holds one.
+    hypermodel : keras_tuner.HyperModel, optional
+        Your own network search space, used instead of the built-in one.
+    search_space : dict, optional
+        Overrides for the built-in network search space (see docs/search.md).
+    max_epochs : int, optional
+        Upper bound on epochs per network trial.
+    test_size, val_size : float, default=0.2
+        Shares of the rows held out for the final test and for validation.
+    seed : int, default=0
+    ensemble : bool, default=True
+        Add a weighted ensemble of the best models, selected on validation rows.
+    max_train_rows : int, optional
+        Sample at most this many training rows for the search (with a warning).
+    verbose : int, default=1
+        0 silent; 1 progress (a live widget in notebooks, text elsewhere).
+    callbacks : list, optional
+        Progress listeners (see :class:`automl.progress.Callback`).
+
+    Returns
+    -------
+    FitResult
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> df = load_breast_cancer(as_frame=True).frame
+    >>> result = automl.fit(df, "target", time_budget=30)  # doctest: +SKIP
+    >>> result.leaderboard.head()                            # doctest: +SKIP
+    """
+    started = time.monotonic()
+    check_number(time_budget, "time_budget", low=1)
+    check_number(test_size, "test_size", low=0.01, high=0.5)
+    check_number(val_size, "val_size", low=0.01, high=0.5)
+    check_number(seed, "seed", integer=True, low=0)
+    check_number(max_train_rows, "max_train_rows", integer=True, low=20, allow_none=True)
+    check_number(max_trials, "max_trials", integer=True, low=1, allow_none=True)
+    frame = read_table(data)
+    target = check_target(frame, target)
+    frame = drop_missing_target(frame, target)
+    task = infer_task(frame[target], task)
+    metric_name = get_metric(metric, task).name
+    family_names = list(families) if families is not None else list(DEFAULT_FAMILIES)
+    if not family_names:
+        raise InputError("`families` is empty; name at least one model family, e.g. ['gradient_boosting'].")
+
+    budget = Budget(float(time_budget))
+    dataset = make_dataset(frame, target, task, test_size=test_size, val_size=val_size, seed=seed)
+    train_rows = dataset.train
+    if max_train_rows is not None and len(train_rows) > max_train_rows:
+        train_rows = np.sort(np.random.default_rng(seed).choice(train_rows, max_train_rows, replace=False))
+        warn(f"Sampled {max_train_rows} of {len(dataset.train)} training rows for the search "
+             "(max_train_rows); validation and test rows are unchanged.", SearchWarning)
+    X_train_frame = dataset.frame.iloc[train_rows]
+    preprocessor = build_preprocessor(dataset.schema, len(train_rows))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Skipping features without any observed values.*")
+        X_train = preprocessor.fit_transform(X_train_frame)
+    X_val_frame, y_val = dataset.part("val")
+    X_test_frame, y_test = dataset.part("test")
+    n_classes = 0 if dataset.classes is None else len(dataset.classes)
+    y_train = dataset.y[train_rows]
+    prepared = PreparedData(
+        X_train=X_train, y_train=y_train,
+        X_val=preprocessor.transform(X_val_frame), y_val=y_val,
+        task=task, metric=metric_name, n_classes=n_classes,
+        feature_names=[str(f) for f in preprocessor.get_feature_names_out()],
+        seed=seed, class_weight=balanced_class_weight(y_train, n_classes) if n_classes else None,
+    )
+    X_test = preprocessor.transform(X_test_frame)
+
+    hooks = make_hooks(verbose, callbacks)
+    hooks.on_fit_begin({"task": task, "metric": metric_name, "rows": len(frame), "columns": frame.shape[1] - 1,
+                        "families": [getattr(f, "name", str(f)) for f in family_names],
+                        "time_budget": float(time_budget)})
+    network_options = {"tuner": tuner, "max_trials": max_trials, "directory": directory, "overwrite": overwrite,
+                       "hypermodel": hypermodel, "search_space": search_space, "max_epochs": max_epochs}
+    candidates, trials, notes = _run_families(family_names, prepared, budget, hooks, network_options)
+    if not candidates:
+        raise InputError("No model could be fitted: " + "; ".join(notes or ["the time budget was too small"])
+                         + ". Increase `time_budget` or check the data.")
+
+    board, preds = score_candidates(candidates, prepared, X_test, y_test)
+    if ensemble and len(candidates) > 1:
+        combined = build_ensemble(candidates, preds, prepared)
+        if combined is not None:
+            extra_board, extra_preds = score_candidates([combined], prepared, X_test, y_test)
+            board = rank(pd.concat([board, extra_board], ignore_index=True))
+            preds.update(extra_preds)
+            candidates.append(combined)
+    hooks.on_fit_end(board)
+
+    info = {
+        "rows": int(len(frame)), "columns": int(frame.shape[1] - 1), "splits": dataset.sizes,
+        "train_rows_used": int(len(train_rows)), "features": int(X_train.shape[1]),
+        "time_budget_s": float(time_budget), "elapsed_s": round(time.monotonic() - started, 3),
+        "seed": seed, "families": [getattr(f, "name", str(f)) for f in family_names], "notes": notes,
+        "class_counts": None if dataset.classes is None else
+        {str(c): int(k) for c, k in zip(dataset.classes, np.bincount(dataset.y, minlength=n_classes))},
+        "settings": {"tuner": tuner, "max_trials": max_trials, "test_size": test_size, "val_size": val_size,
+                     "ensemble": ensemble, "directory": str(directory) if directory else None},
+    }
+    test = {"X": X_test_frame.reset_index(drop=True), "y": y_test,
+            "predictions": {name: {"pred": p.test_pred, "proba": p.test_proba} for name, p in preds.items()}}
+    return FitResult(task=task, metric=metric_name, target=target, leaderboard=board, trials=trials,
+                     schema=dataset.schema, classes=dataset.classes,
+                     models={c.name: c for c in candidates}, preprocessor=preprocessor, info=info, test=test)
+
+
+def _run_families(names, prepared, budget, hooks, network_options):
+    """Run each family in turn on its weighted share of what is left of the budget."""
+    search_budget = Budget(budget.remaining() - min(_RESERVE_MAX_S, _RESERVE_SHARE * budget.seconds))
+    families, notes = [], []
+    for name in names:
+        options = {k: v for k, v in network_options.items() if v is not None} if name == "neural_network" else {}
+        try:
+            families.append(get_family(name, **options))
+        except ImportError as exc:
+            notes.append(f"{name} skipped: {exc}")
+            warn(f"Model family {name!r} is unavailable ({exc}); continuing without it.", SearchWarning)
+    candidates, trial_frames = [], []
+    for i, family in enumerate(families):
+        remaining_weight = sum(f.weight for f in families[i:])
+        share = search_budget.share(family.weight / remaining_weight)
+        hooks.on_family_begin(family.name, share.seconds)
+        try:
+            outcome = family.fit(prepared, share, hooks)
+        except KeyboardInterrupt:
+            notes.append(f"interrupted during {family.name}; later families skipped")
+            warn(f"Interrupted during {family.name!r}: returning the models finished so far.", SearchWarning)
+            break
+        candidates.extend(outcome.candidates)
+        if outcome.trials is not None and len(outcome.trials):
+            trial_frames.append(outcome.trials.assign(family=family.name))
+        hooks.on_family_end(family.name, len(outcome.candidates))
+        if not outcome.candidates:
+            notes.append(f"{family.name}: no candidate within its budget")
+    _unique_names(candidates)
+    trials = pd.concat(trial_frames, ignore_index=True) if trial_frames else pd.DataFrame(
+        columns=["family", "trial", "score", "status", "params", "time_s"])
+    return candidates, trials, notes
+
+
+def _unique_names(candidates) -> None:
+    seen: dict[str, int] = {}
+    for c in candidates:
+        if c.name in seen:
+            seen[c.name] += 1
+            c.name = f"{c.name}_{seen[c.name]}"
+        else:
+            seen[c.name] = 1

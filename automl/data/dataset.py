@@ -1,0 +1,120 @@
+"""Splits and the :class:`Dataset` every later stage reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from ..errors import DataWarning, InputError, warn
+from .checks import MIN_ROWS
+from .schema import Schema, infer_schema
+
+
+@dataclass
+class Dataset:
+    """Training data split three ways, with its schema and encoded target.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The feature columns of every row kept (target removed), in input order.
+    y : ndarray
+        Encoded target: class codes ``0..K-1`` for classification, floats for regression.
+    target : str
+    task : {'binary', 'multiclass', 'regression'}
+    classes : ndarray or None
+        Original class labels, indexed by code.
+    schema : Schema
+        Column decisions, inferred on the training rows only.
+    train, val, test : ndarray of int
+        Row positions of each split. The test rows are read only to score the final leaderboard.
+    """
+
+    frame: pd.DataFrame
+    y: np.ndarray
+    target: str
+    task: str
+    classes: np.ndarray | None
+    schema: Schema
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    def part(self, split: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """Features and encoded target of ``split`` ('train', 'val' or 'test')."""
+        rows = getattr(self, split)
+        return self.frame.iloc[rows], self.y[rows]
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Row counts per split."""
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def encode_target(y: pd.Series, task: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Encode the target: class codes and labels for classification, float for regression."""
+    if task == "regression":
+        values = pd.to_numeric(y, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        return values, None
+    values = y.astype("object").to_numpy()
+    try:
+        classes, codes = np.unique(values, return_inverse=True)
+    except TypeError:  # mixed label types (e.g. 1 and "a"): compare as text
+        classes, codes = np.unique(values.astype(str), return_inverse=True)
+    return codes.astype(np.int64), classes
+
+
+def split_rows(y: np.ndarray, task: str, *, test_size: float, val_size: float, seed: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded train/validation/test row positions, stratified for classification when possible."""
+    n = len(y)
+    rows = np.arange(n)
+    n_test = max(1, int(round(test_size * n)))
+    n_val = max(1, int(round(val_size * n)))
+    if n - n_test - n_val < max(5, n // 10):
+        raise InputError(
+            f"Too few rows ({n}) for train/validation/test splits of sizes "
+            f"test_size={test_size}, val_size={val_size}; pass at least {MIN_ROWS} rows or smaller split sizes."
+        )
+    stratify = None
+    if task != "regression":
+        counts = np.bincount(y)
+        if counts.min() >= 3:
+            stratify = y
+        else:
+            rare = int((counts < 3).sum())
+            warn(f"{rare} class(es) have fewer than 3 rows, so the splits are not stratified; "
+                 "some classes may be missing from the validation or test rows.", DataWarning)
+    rest, test = train_test_split(rows, test_size=n_test, random_state=seed, stratify=stratify)
+    strat_rest = None if stratify is None else y[rest]
+    train, val = train_test_split(rest, test_size=n_val, random_state=seed + 1, stratify=strat_rest)
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def make_dataset(frame: pd.DataFrame, target: str, task: str, *, test_size: float = 0.2,
+                 val_size: float = 0.2, seed: int = 0) -> Dataset:
+    """Encode the target, split the rows and infer the schema on the training rows.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Checked input (see :func:`automl.data.read_table`) whose target has no missing values.
+    target : str
+    task : str
+    test_size, val_size : float, default=0.2
+        Shares of all rows held out for the final test and for validation.
+    seed : int, default=0
+    """
+    if len(frame) < MIN_ROWS:
+        raise InputError(f"Only {len(frame)} rows with a target value; automl needs at least {MIN_ROWS} "
+                         "to train, validate and test.")
+    y, classes = encode_target(frame[target], task)
+    train, val, test = split_rows(y, task, test_size=test_size, val_size=val_size, seed=seed)
+    features = frame.drop(columns=[target])
+    schema = infer_schema(features.iloc[train])
+    schema.target = target
+    return Dataset(frame=features, y=y, target=target, task=task, classes=classes, schema=schema,
+                   train=train, val=val, test=test)

@@ -1,0 +1,303 @@
+"""Column typing: decide what each input column is and how it will be used.
+
+The decisions live in a :class:`Schema`, which is stored on every result and
+saved with it, so that new rows at predict time are read exactly as the
+training rows were.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataWarning, InputError, warn
+
+ROLES = ("numeric", "boolean", "categorical", "datetime", "dropped")
+_ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key|index)$|^(id|uuid|guid|index)([_\s-]|$)", re.IGNORECASE)
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+@dataclass
+class ColumnDecision:
+    """How one input column is used.
+
+    Attributes
+    ----------
+    name : str
+        Column name as given (converted to ``str``).
+    dtype : str
+        The pandas dtype it arrived with.
+    role : {'numeric', 'boolean', 'categorical', 'datetime', 'dropped'}
+        How the preprocessing treats it.
+    reason : str
+        Why this role was chosen, in words.
+    n_unique : int
+        Distinct non-missing values in the training data.
+    missing_fraction : float
+        Share of missing values in the training data.
+    """
+
+    name: str
+    dtype: str
+    role: str
+    reason: str
+    n_unique: int = 0
+    missing_fraction: float = 0.0
+
+
+@dataclass
+class Schema:
+    """The column decisions for one data set, and how to read new rows like it.
+
+    Attributes
+    ----------
+    columns : list of ColumnDecision
+        One decision per input column other than the target (and ``exclude``).
+    target : str or None
+        Name of the target column, if any.
+    """
+
+    columns: list[ColumnDecision] = field(default_factory=list)
+    target: str | None = None
+
+    # -- views ---------------------------------------------------------------------------
+    def names(self, role: str | None = None) -> list[str]:
+        """Column names with ``role`` (all used columns when ``role`` is None)."""
+        if role is None:
+            return [c.name for c in self.columns if c.role != "dropped"]
+        return [c.name for c in self.columns if c.role == role]
+
+    @property
+    def used(self) -> list[str]:
+        """Names of the columns the models see."""
+        return self.names()
+
+    @property
+    def dropped(self) -> dict[str, str]:
+        """Dropped column names mapped to the reason."""
+        return {c.name: c.reason for c in self.columns if c.role == "dropped"}
+
+    def to_frame(self) -> pd.DataFrame:
+        """The decisions as a DataFrame, one row per column."""
+        return pd.DataFrame([asdict(c) for c in self.columns],
+                            columns=["name", "dtype", "role", "reason", "n_unique", "missing_fraction"])
+
+    def to_dict(self) -> dict:
+        """JSON-ready form, inverse of :meth:`from_dict`."""
+        return {"target": self.target, "columns": [asdict(c) for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Schema":
+        """Rebuild a schema saved with :meth:`to_dict`."""
+        return cls(columns=[ColumnDecision(**c) for c in data["columns"]], target=data.get("target"))
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        return self.to_frame().to_html(index=False, escape=True)
+
+    # -- reading new rows ----------------------------------------------------------------
+    def check_columns(self, frame: pd.DataFrame, *, argument: str = "data") -> None:
+        """Raise if a used column is missing from ``frame``; warn about extra columns."""
+        present = set(frame.columns)
+        missing = [name for name in self.used if name not in present]
+        if missing:
+            raise InputError(
+                f"`{argument}` is missing column(s) {missing} that the model was trained on. "
+                "Add them (NaN is accepted where values are unknown)."
+            )
+        known = {c.name for c in self.columns} | ({self.target} if self.target else set())
+        extra = [name for name in frame.columns if name not in known]
+        if extra:
+            warn(f"Ignoring column(s) {extra[:10]} of `{argument}` that were not seen in training.", DataWarning)
+
+    def coerce(self, frame: pd.DataFrame, *, warn_drift: bool = True) -> pd.DataFrame:
+        """Return the used columns in canonical dtypes.
+
+        numeric and boolean -> float64 (missing and infinite as NaN); categorical ->
+        object arrays of strings with NaN for missing; datetime -> datetime64[ns]
+        (timezone-naive UTC). Values that cannot be read are treated as missing,
+        with a :class:`~automl.errors.DataWarning` when ``warn_drift`` is true.
+        """
+        out = {}
+        for decision in self.columns:
+            if decision.role == "dropped":
+                continue
+            column = frame[decision.name]
+            if decision.role == "numeric":
+                values, n_bad = to_float(column)
+            elif decision.role == "boolean":
+                values, n_bad = to_boolean_float(column)
+            elif decision.role == "categorical":
+                values, n_bad = to_category_strings(column), 0
+            else:
+                values, n_bad = to_datetime(column)
+            if n_bad and warn_drift:
+                warn(
+                    f"Column {decision.name!r}: {n_bad} value(s) could not be read as {decision.role} "
+                    "and were treated as missing.",
+                    DataWarning,
+                )
+            out[decision.name] = values
+        return pd.DataFrame(out, index=frame.index)
+
+
+# -- canonical conversions ---------------------------------------------------------------
+def to_float(column: pd.Series) -> tuple[np.ndarray, int]:
+    """Numbers as float64; returns the values and how many non-missing inputs failed to parse."""
+    if pd.api.types.is_timedelta64_dtype(column.dtype):
+        values = column.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+        return values, 0
+    if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_numeric_dtype(column.dtype):
+        values = column.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        bad = 0
+    else:
+        parsed = pd.to_numeric(column.astype("object").where(column.notna(), None), errors="coerce")
+        values = parsed.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        bad = int((column.notna().to_numpy() & np.isnan(values)).sum())
+    values[~np.isfinite(values)] = np.nan
+    return values, bad
+
+
+def to_boolean_float(column: pd.Series) -> tuple[np.ndarray, int]:
+    """Truth values as 1.0/0.0 with NaN for missing."""
+    if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_numeric_dtype(column.dtype):
+        values = column.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        values[~np.isin(values, (0.0, 1.0))] = np.nan
+        return values, 0
+    text = column.astype("object").where(column.notna(), None).map(
+        lambda v: None if v is None else str(v).strip().lower())
+    values = np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
+    bad = int((column.notna().to_numpy() & np.isnan(values)).sum())
+    return values, bad
+
+
+def _category_text(value: object) -> object:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def to_category_strings(column: pd.Series) -> np.ndarray:
+    """Levels as an object array of ``str`` (``1.0`` and ``1`` read alike), NaN for missing."""
+    return np.array([_category_text(v) for v in column.astype("object").to_numpy()], dtype=object)
+
+
+def to_datetime(column: pd.Series) -> tuple[pd.Series, int]:
+    """Timestamps as timezone-naive ``datetime64[ns]`` (UTC), NaT for missing."""
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        parsed = column
+        bad = 0
+    else:
+        parsed = pd.to_datetime(column.astype("object").where(column.notna(), None),
+                                errors="coerce", format="mixed", utc=True)
+        bad = int((column.notna() & parsed.isna()).sum())
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]"), bad
+
+
+# -- inference ---------------------------------------------------------------------------
+def infer_schema(frame: pd.DataFrame, target: str | None = None,
+                 exclude: Iterable[str] = ()) -> Schema:
+    """Decide a role for every column of ``frame`` except ``target`` and ``exclude``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Training rows (only their values are inspected; nothing is fitted).
+    target : str, optional
+        Target column, left out of the schema.
+    exclude : iterable of str
+        Other columns to leave out (for example the ``labels`` of clustering).
+
+    Returns
+    -------
+    Schema
+    """
+    skip = set(exclude) | ({target} if target is not None else set())
+    decisions = [_decide(frame[name]) for name in frame.columns if name not in skip]
+    schema = Schema(columns=decisions, target=target)
+    if not schema.used:
+        reasons = "; ".join(f"{k}: {v}" for k, v in list(schema.dropped.items())[:10])
+        raise InputError(
+            "No usable feature columns: every column was dropped "
+            f"({reasons}). Provide numeric, categorical, boolean or datetime features."
+        )
+    return schema
+
+
+def _decide(column: pd.Series) -> ColumnDecision:
+    name = str(column.name)
+    dtype = str(column.dtype)
+    n = len(column)
+    non_missing = column.dropna()
+    if pd.api.types.is_float_dtype(column.dtype):
+        non_missing = non_missing[np.isfinite(non_missing.to_numpy(dtype=float))]
+    missing_fraction = float(1 - len(non_missing) / n) if n else 1.0
+    try:
+        n_unique = int(non_missing.nunique())
+    except TypeError:  # unhashable values such as lists or dicts
+        return ColumnDecision(name, dtype, "dropped", "holds unhashable values (lists or dicts)", 0, missing_fraction)
+
+    def decision(role: str, reason: str) -> ColumnDecision:
+        return ColumnDecision(name, dtype, role, reason, n_unique, round(missing_fraction, 4))
+
+    if len(non_missing) == 0:
+        return decision("dropped", "all values are missing")
+    if n_unique == 1:
+        return decision("dropped", "constant: a single value")
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return decision("boolean", "boolean dtype")
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return decision("datetime", "datetime dtype: expanded into year, month, day, weekday, hour and time")
+    if pd.api.types.is_timedelta64_dtype(column.dtype):
+        return decision("numeric", "duration, used as seconds")
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return decision("categorical", f"category dtype with {n_unique} levels")
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        if _looks_like_id(name, non_missing, n_unique, n):
+            return decision("dropped", "ID-like: a distinct integer in every row")
+        if n_unique == 2 and set(np.unique(non_missing.to_numpy(dtype=float))) <= {0.0, 1.0}:
+            return decision("boolean", "numbers with only the values 0 and 1")
+        return decision("numeric", "numeric dtype")
+    return _decide_text(column, non_missing, n_unique, decision)
+
+
+def _looks_like_id(name: str, values: pd.Series, n_unique: int, n: int) -> bool:
+    if not pd.api.types.is_integer_dtype(values.dtype) and not np.all(np.mod(values.to_numpy(dtype=float), 1) == 0):
+        return False
+    if n_unique < max(50, 0.98 * n) or n_unique != len(values):
+        return False
+    if _ID_NAME.search(name):
+        return True
+    ordered = np.sort(values.to_numpy(dtype=float))
+    return bool(np.all(np.diff(ordered) == 1))  # a row counter 0..n-1 or similar
+
+
+def _decide_text(column: pd.Series, values: pd.Series, n_unique: int, decision) -> ColumnDecision:
+    sample = values.sample(min(len(values), 2000), random_state=0) if len(values) > 2000 else values
+    as_text = sample.astype(str)
+    numbers = pd.to_numeric(as_text.str.strip(), errors="coerce")
+    if numbers.notna().mean() >= 0.95:
+        if n_unique == 2 and set(numbers.dropna().unique()) <= {0.0, 1.0}:
+            return decision("boolean", "text holding only 0 and 1")
+        return decision("numeric", "text that reads as numbers (unreadable values become missing)")
+    lowered = set(as_text.str.strip().str.lower().unique())
+    if n_unique == 2 and lowered <= (_TRUE | _FALSE):
+        return decision("boolean", "text holding true/false values")
+    if as_text.str.contains(r"\d", regex=True).mean() >= 0.95 and as_text.str.len().median() >= 6:
+        parsed = pd.to_datetime(as_text, errors="coerce", format="mixed", utc=True)
+        if parsed.notna().mean() >= 0.95:
+            return decision("datetime", "text that reads as dates: expanded into calendar parts")
+    ratio = n_unique / len(values)
+    if n_unique > 50 and ratio > 0.5:
+        if as_text.str.len().mean() > 25 and as_text.str.contains(" ").mean() > 0.5:
+            return decision("dropped", f"free text: {n_unique} distinct values (not modelled yet)")
+        return decision("dropped", f"ID-like: {n_unique} distinct values in {len(values)} rows")
+    return decision("categorical", f"text with {n_unique} levels")

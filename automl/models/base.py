@@ -1,0 +1,152 @@
+"""The model-family interface: how any learner joins the same leaderboard.
+
+A *model family* receives the prepared splits (train and validation only;
+the test rows never reach it), a time budget and progress hooks, and returns
+fitted *candidates*: predictors over the prepared matrix plus their params and
+training history. The orchestrator scores every candidate on the same rows.
+
+Adding a family::
+
+    class MyFamily(ModelFamily):
+        name = "my_family"
+        def fit(self, data, budget, hooks):
+            model = MyEstimator().fit(data.X_train, data.y_train)
+            return FamilyResult([Candidate("my_model", self.name, {}, model, fit_time_s=1.0)])
+
+    automl.models.register_family(MyFamily)
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from ..budget import Budget
+from ..metrics import get_metric
+
+
+class Predictor(Protocol):
+    """What a fitted candidate must offer, on the prepared float32 matrix."""
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class PreparedData:
+    """The shared input of every model family.
+
+    Attributes
+    ----------
+    X_train, X_val : ndarray of shape (n, n_features), float32
+    y_train, y_val : ndarray
+        Class codes (int64) for classification, floats for regression.
+    task : str
+    metric : str
+        Name of the metric candidates are chosen by (see :mod:`automl.metrics`).
+    n_classes : int
+        0 for regression.
+    feature_names : list of str
+    seed : int
+    class_weight : dict or None
+        Balanced class weights when classes are imbalanced, else None.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    task: str
+    metric: str
+    n_classes: int
+    feature_names: list[str]
+    seed: int = 0
+    class_weight: dict[int, float] | None = None
+
+    @property
+    def is_classification(self) -> bool:
+        """True for binary and multiclass tasks."""
+        return self.task != "regression"
+
+    def val_score(self, predictor: Predictor) -> float:
+        """Oriented validation score of ``predictor`` (higher is better)."""
+        return score_predictor(predictor, self.X_val, self.y_val, self.task, self.metric)
+
+
+def predictions(predictor: Predictor, X: np.ndarray, task: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Labels (or values) and class probabilities (None for regression)."""
+    if task == "regression":
+        return np.asarray(predictor.predict(X), dtype=float).ravel(), None
+    proba = np.asarray(predictor.predict_proba(X), dtype=float)
+    return proba.argmax(axis=1), proba
+
+
+def score_predictor(predictor: Predictor, X: np.ndarray, y: np.ndarray, task: str, metric: str) -> float:
+    """Oriented score of ``predictor`` on ``(X, y)``."""
+    pred, proba = predictions(predictor, X, task)
+    return get_metric(metric, task).oriented(y, pred, proba)
+
+
+@dataclass
+class Candidate:
+    """One fitted model offered for the leaderboard.
+
+    Attributes
+    ----------
+    name : str
+        Unique, readable name (e.g. ``"gradient_boosting"``, ``"neural_network_2"``).
+    family : str
+    params : dict
+        Key hyperparameters, JSON-serialisable.
+    predictor : Predictor
+        Works on the prepared matrix; ``predict_proba`` for classification.
+    fit_time_s : float
+    history : dict of list, optional
+        Per-epoch curves (``loss``, ``val_loss``, ...) for iterative learners.
+    info : dict
+        Anything else worth showing (``best_epoch``, ``stopped_early``, ...).
+    """
+
+    name: str
+    family: str
+    params: dict[str, Any]
+    predictor: Any
+    fit_time_s: float
+    history: dict[str, list[float]] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FamilyResult:
+    """What a family returns: its candidates and, optionally, one row per trial."""
+
+    candidates: list[Candidate]
+    trials: pd.DataFrame | None = None
+
+
+class ModelFamily(ABC):
+    """A learner, or a search over one, that fits on :class:`PreparedData` within a budget.
+
+    Subclasses set ``name`` and ``weight`` (its share of the time budget relative
+    to the other families) and implement :meth:`fit`.
+    """
+
+    name: str = "family"
+    weight: float = 1.0
+
+    @abstractmethod
+    def fit(self, data: PreparedData, budget: Budget, hooks) -> FamilyResult:
+        """Fit within ``budget`` and return candidates; report trials through ``hooks.on_trial_end``."""
+
+
+def balanced_class_weight(y: np.ndarray, n_classes: int, threshold: float = 3.0) -> dict[int, float] | None:
+    """Inverse-frequency class weights when the largest class outnumbers the smallest by ``threshold``."""
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    present = counts[counts > 0]
+    if len(present) < 2 or present.max() / present.min() < threshold:
+        return None
+    weights = len(y) / (n_classes * np.maximum(counts, 1.0))
+    return {i: float(w) for i, w in enumerate(weights)}

@@ -1,0 +1,42 @@
+"""Families by name. Heavy families are imported only when used."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..errors import InputError
+from .base import ModelFamily
+
+DEFAULT_FAMILIES = ("linear", "random_forest", "gradient_boosting", "neural_network")
+
+# name -> "module:Class" (imported lazily) or a ModelFamily subclass
+_REGISTRY: dict[str, Any] = {
+    "linear": "automl.models.classic:LinearFamily",
+    "random_forest": "automl.models.classic:RandomForestFamily",
+    "gradient_boosting": "automl.models.classic:GradientBoostingFamily",
+    "neural_network": "automl.search.family:NeuralNetworkFamily",
+}
+
+
+def register_family(family: type[ModelFamily], name: str | None = None) -> None:
+    """Make ``family`` available to ``automl.fit(..., families=[name])``."""
+    _REGISTRY[name or family.name] = family
+
+
+def available_families() -> list[str]:
+    """Names that ``families=`` accepts."""
+    return list(_REGISTRY)
+
+
+def get_family(name: str | ModelFamily, **options) -> ModelFamily:
+    """An instance of the family ``name`` (instances pass through)."""
+    if isinstance(name, ModelFamily):
+        return name
+    if name not in _REGISTRY:
+        raise InputError(f"Unknown model family {name!r} in `families`; choose from {available_families()}.")
+    spec = _REGISTRY[name]
+    if isinstance(spec, str):
+        module, _, cls = spec.partition(":")
+        spec = getattr(importlib.import_module(module), cls)
+    return spec(**options)

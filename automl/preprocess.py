@@ -1,0 +1,151 @@
+"""Preprocessing: one scikit-learn pipeline built from a :class:`~automl.data.Schema`.
+
+The pipeline is fitted on training rows only and turns any frame with the
+schema's columns into a dense float32 matrix that every model family shares.
+It is used by ``fit`` and by ``cluster`` alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import FunctionTransformer, Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .data.schema import Schema
+
+__all__ = ["build_preprocessor", "SchemaReader", "DatetimeFeatures"]
+
+# Standardised values beyond this many deviations are clipped: it keeps heavy
+# tails from dominating linear models and networks; trees are unaffected.
+CLIP_SIGMA = 8.0
+MAX_CATEGORIES = 32
+
+
+class SchemaReader(BaseEstimator, TransformerMixin):
+    """Select the schema's columns and cast them to canonical dtypes.
+
+    Parameters
+    ----------
+    schema : Schema
+        Column decisions; see :meth:`Schema.coerce`.
+    """
+
+    def __init__(self, schema: Schema):
+        self.schema = schema
+
+    def fit(self, X: pd.DataFrame, y=None):  # noqa: D102 - stateless
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: D102
+        return self.schema.coerce(X)
+
+    def get_feature_names_out(self, input_features=None):  # noqa: D102
+        return np.asarray(self.schema.used, dtype=object)
+
+
+class DatetimeFeatures(BaseEstimator, TransformerMixin):
+    """Expand datetime columns into calendar parts and a running time in days.
+
+    Parts that never vary in the training data (e.g. the hour of pure dates)
+    are left out.
+    """
+
+    PARTS = ("year", "month", "day", "dayofweek", "dayofyear", "hour", "minute")
+
+    def fit(self, X: pd.DataFrame, y=None):  # noqa: D102
+        self.columns_ = list(X.columns)
+        self.parts_ = {}
+        for name in self.columns_:
+            expanded = self._expand(X[name])
+            self.parts_[name] = [p for p in expanded if expanded[p].nunique(dropna=True) > 1] or ["days"]
+        return self
+
+    @staticmethod
+    def _expand(column: pd.Series) -> dict[str, pd.Series]:
+        column = pd.to_datetime(column)
+        parts = {part: getattr(column.dt, part).astype("Float64") for part in DatetimeFeatures.PARTS}
+        parts["days"] = (column - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
+        return parts
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:  # noqa: D102
+        blocks = []
+        for name in self.columns_:
+            expanded = self._expand(X[name])
+            for part in self.parts_[name]:
+                blocks.append(pd.Series(expanded[part]).astype("Float64").to_numpy(dtype=float, na_value=np.nan))
+        return np.column_stack(blocks) if blocks else np.empty((len(X), 0))
+
+    def get_feature_names_out(self, input_features=None):  # noqa: D102
+        return np.asarray([f"{name}_{part}" for name in self.columns_ for part in self.parts_[name]], dtype=object)
+
+
+def _clip(values):
+    return np.clip(values, -CLIP_SIGMA, CLIP_SIGMA)
+
+
+def _numeric_steps() -> list:
+    return [
+        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+        ("scale", StandardScaler()),
+        ("clip", FunctionTransformer(_clip, feature_names_out="one-to-one")),
+    ]
+
+
+def build_preprocessor(schema: Schema, n_rows: int) -> Pipeline:
+    """Build the (unfitted) preprocessing pipeline for ``schema``.
+
+    Parameters
+    ----------
+    schema : Schema
+        Column decisions from :func:`automl.data.infer_schema`.
+    n_rows : int
+        Training rows; sets how rare a category level must be to be pooled.
+
+    Returns
+    -------
+    Pipeline
+        ``SchemaReader`` then a ``ColumnTransformer``: numeric (median impute with
+        missing indicators, standardise, clip), boolean (mode impute with
+        indicators), categorical (constant impute, one-hot with rare and unseen
+        levels pooled), datetime (calendar parts, then as numeric).
+    """
+    min_frequency = max(1, min(10, n_rows // 200))
+    transformers = []
+    if schema.names("numeric"):
+        transformers.append(("numeric", Pipeline(_numeric_steps()), schema.names("numeric")))
+    if schema.names("boolean"):
+        transformers.append((
+            "boolean",
+            SimpleImputer(strategy="most_frequent", add_indicator=True, keep_empty_features=True),
+            schema.names("boolean"),
+        ))
+    if schema.names("categorical"):
+        transformers.append((
+            "categorical",
+            Pipeline([
+                ("impute", SimpleImputer(strategy="constant", fill_value="(missing)", keep_empty_features=True)),
+                ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=min_frequency,
+                                         max_categories=MAX_CATEGORIES, sparse_output=False, dtype=np.float32)),
+            ]),
+            schema.names("categorical"),
+        ))
+    if schema.names("datetime"):
+        transformers.append((
+            "datetime",
+            Pipeline([("parts", DatetimeFeatures())] + _numeric_steps()),
+            schema.names("datetime"),
+        ))
+    columns = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
+    return Pipeline([
+        ("read", SchemaReader(schema)),
+        ("columns", columns),
+        ("float32", FunctionTransformer(_as_float32, feature_names_out="one-to-one")),
+    ])
+
+
+def _as_float32(values) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.float32)

@@ -1,0 +1,103 @@
+"""Progress hooks: the search reports events, listeners decide how to show them.
+
+Computation never imports widgets. A listener is any object with some of the
+``on_*`` methods below; :class:`Hooks` fans events out and ignores missing
+methods. The notebook listener lives in :mod:`automl.dashboard.progress`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Iterable
+
+
+class Callback:
+    """Base class for progress listeners; override what you need."""
+
+    def on_fit_begin(self, info: dict[str, Any]) -> None:
+        """The fit starts. ``info`` has ``task``, ``metric``, ``rows``, ``families``, ``time_budget``."""
+
+    def on_family_begin(self, family: str, seconds: float) -> None:
+        """A model family starts with ``seconds`` of budget."""
+
+    def on_trial_end(self, record: dict[str, Any]) -> None:
+        """One configuration finished: ``family``, ``trial``, ``score`` (validation), ``status``, ``params``."""
+
+    def on_family_end(self, family: str, n_candidates: int) -> None:
+        """A model family finished."""
+
+    def on_fit_end(self, leaderboard) -> None:
+        """The leaderboard is ready."""
+
+
+class Hooks:
+    """Fan progress events out to a list of listeners."""
+
+    def __init__(self, listeners: Iterable[Any] = ()):
+        self.listeners = [listener for listener in listeners if listener is not None]
+
+    def __getattr__(self, event: str):
+        if not event.startswith("on_"):
+            raise AttributeError(event)
+
+        def dispatch(*args, **kwargs):
+            for listener in self.listeners:
+                method = getattr(listener, event, None)
+                if method is not None:
+                    method(*args, **kwargs)
+        return dispatch
+
+
+class TextProgress(Callback):
+    """Plain-text progress for terminals and logs (``verbose=1``)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.best: float | None = None
+
+    def _say(self, text: str) -> None:
+        print(f"[automl] {text}", file=self.stream, flush=True)
+
+    def on_fit_begin(self, info):  # noqa: D102
+        self._say(f"{info['task']} task, {info['rows']} rows, metric {info['metric']}, "
+                  f"budget {info['time_budget']:.0f}s, families {', '.join(info['families'])}")
+
+    def on_family_begin(self, family, seconds):  # noqa: D102
+        self._say(f"{family}: up to {seconds:.0f}s")
+
+    def on_trial_end(self, record):  # noqa: D102
+        value = record.get("score")
+        if record.get("status") == "ok" and value is not None and (self.best is None or value > self.best):
+            self.best = value
+            self._say(f"  {record['family']} trial {record.get('trial')}: val {value:.4f} (best so far)")
+
+    def on_fit_end(self, leaderboard):  # noqa: D102
+        if len(leaderboard):
+            top = leaderboard.iloc[0]
+            self._say(f"best: {top['model']} val {top['val_score']:.4f} test {top['test_score']:.4f}")
+
+
+def make_hooks(verbose: int, callbacks: Iterable[Any] | None = None) -> Hooks:
+    """Listeners for ``verbose`` (0 silent, 1 text or notebook widget) plus the user's ``callbacks``."""
+    listeners = list(callbacks or [])
+    if verbose:
+        listeners.append(_default_listener())
+    return Hooks(listeners)
+
+
+def _default_listener():
+    if _in_notebook():
+        try:
+            from .dashboard.progress import NotebookProgress
+            return NotebookProgress()
+        except ImportError:  # dashboard extras missing: fall back to text
+            pass
+    return TextProgress()
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    ip = shell.get_ipython() if hasattr(shell, "get_ipython") else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"

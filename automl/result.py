@@ -1,0 +1,298 @@
+"""The result of :func:`automl.fit`: plain data plus thin convenience methods.
+
+Presentation (``dashboard``, ``report``) is imported lazily and only reads
+this object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import persist
+from .data.checks import read_table
+from .data.schema import Schema
+from .errors import InputError
+from .metrics import evaluate_all
+from .models.base import Candidate, predictions
+
+
+@dataclass
+class FittedModel:
+    """A model ready for raw rows: the shared preprocessing plus one predictor.
+
+    Attributes
+    ----------
+    name, family : str
+    params : dict
+    predictor : object
+        Works on the prepared matrix.
+    preprocessor : sklearn Pipeline
+    schema : Schema
+    task : str
+    classes : ndarray or None
+    """
+
+    name: str
+    family: str
+    params: dict
+    predictor: Any
+    preprocessor: Any
+    schema: Schema
+    task: str
+    classes: np.ndarray | None
+
+    def transform(self, data, *, argument: str = "data") -> np.ndarray:
+        """Check ``data`` against the schema and return the prepared matrix."""
+        frame = read_table(data, argument=argument)
+        self.schema.check_columns(frame, argument=argument)
+        return self.preprocessor.transform(frame)
+
+    def predict(self, data) -> np.ndarray:
+        """Predicted labels (original class values) or regression values, one per row."""
+        pred, _ = predictions(self.predictor, self.transform(data), self.task)
+        return pred if self.classes is None else self.classes[pred]
+
+    def predict_proba(self, data) -> pd.DataFrame:
+        """Class probabilities, one column per class (classification only)."""
+        if self.task == "regression":
+            raise InputError("predict_proba is only defined for classification; use predict for regression.")
+        _, proba = predictions(self.predictor, self.transform(data), self.task)
+        return pd.DataFrame(proba, columns=list(self.classes))
+
+
+@dataclass
+class FitResult:
+    """Everything :func:`automl.fit` learned, scored on held-out rows.
+
+    Attributes
+    ----------
+    task : {'binary', 'multiclass', 'regression'}
+    metric : str
+        The metric the leaderboard is ranked by. Scores are oriented so higher
+        is better (an RMSE appears as ``-rmse``).
+    target : str
+    leaderboard : DataFrame
+        One row per model, best validation score first; columns ``model``,
+        ``family``, ``params``, ``train_score``, ``val_score``, ``test_score``,
+        ``gap`` (train minus validation: the overfitting signal), ``fit_time_s``,
+        ``predict_time_s``.
+    trials : DataFrame
+        One row per search trial of every family (``family``, ``trial``,
+        ``score``, ``status``, ``params``, ``time_s`` and, for networks,
+        ``epochs``, ``stopped_early``, ...).
+    schema : Schema
+        How each input column was used (see ``schema.to_frame()``).
+    classes : ndarray or None
+    models : dict of str to Candidate
+    preprocessor : sklearn Pipeline
+    info : dict
+        Data shape, split sizes, budget, elapsed time, seed, settings, warnings.
+    test : dict
+        ``X`` (test rows as given), ``y`` (encoded target), and per model
+        ``pred``/``proba`` on them, for figures and reports.
+    """
+
+    task: str
+    metric: str
+    target: str
+    leaderboard: pd.DataFrame
+    trials: pd.DataFrame
+    schema: Schema
+    classes: np.ndarray | None
+    models: dict[str, Candidate]
+    preprocessor: Any
+    info: dict[str, Any] = field(default_factory=dict)
+    test: dict[str, Any] = field(default_factory=dict)
+    _importance: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    # -- models ------------------------------------------------------------------------
+    @property
+    def best_model_name(self) -> str:
+        """Name of the top leaderboard row."""
+        return str(self.leaderboard.iloc[0]["model"])
+
+    def model(self, name: str | None = None) -> FittedModel:
+        """The model ``name`` (the best when None), ready to predict on raw rows."""
+        name = self.best_model_name if name is None else name
+        if name not in self.models:
+            raise InputError(f"No model named {name!r}; choose from {list(self.leaderboard['model'])}.")
+        c = self.models[name]
+        return FittedModel(c.name, c.family, c.params, c.predictor, self.preprocessor, self.schema,
+                           self.task, self.classes)
+
+    @property
+    def best_model(self) -> FittedModel:
+        """The best model by validation score, ready to predict on raw rows."""
+        return self.model()
+
+    def predict(self, data, *, model: str | None = None) -> np.ndarray:
+        """Predict labels or values for ``data`` (DataFrame or path) with the best (or named) model."""
+        return self.model(model).predict(data)
+
+    def predict_proba(self, data, *, model: str | None = None) -> pd.DataFrame:
+        """Class probabilities for ``data``, one column per class."""
+        return self.model(model).predict_proba(data)
+
+    def evaluate(self, data, *, model: str | None = None) -> dict[str, float]:
+        """Every metric of the task, in natural units, on labelled rows ``data``.
+
+        ``data`` must contain the target column; rows where it is missing are ignored.
+        """
+        frame = read_table(data)
+        if self.target not in frame.columns:
+            raise InputError(f"`data` has no target column {self.target!r}; evaluate needs labelled rows.")
+        frame = frame.loc[frame[self.target].notna()]
+        fitted = self.model(model)
+        X = fitted.transform(frame.drop(columns=[self.target]))
+        pred, proba = predictions(fitted.predictor, X, self.task)
+        if self.task == "regression":
+            y = pd.to_numeric(frame[self.target], errors="coerce").to_numpy(dtype=float)
+        else:
+            lookup = {label: i for i, label in enumerate(self.classes)}
+            raw = frame[self.target].astype(object).to_numpy()
+            y = np.array([lookup.get(v, lookup.get(str(v), -1)) for v in raw])
+            unknown = int((y < 0).sum())
+            if unknown:
+                raise InputError(f"{unknown} row(s) of `data` have target values not seen in training "
+                                 f"(known classes: {list(self.classes)[:10]}).")
+        return evaluate_all(self.task, y, pred, proba)
+
+    def feature_importance(self, *, model: str | None = None, n_repeats: int = 5, seed: int = 0) -> pd.DataFrame:
+        """Permutation importance of each input column on the test rows (cached).
+
+        Returns a DataFrame with ``feature``, ``importance`` (mean drop of the
+        oriented score when the column is shuffled) and ``std``, largest first.
+        """
+        from .evaluate.importance import permutation_importance
+
+        name = self.best_model_name if model is None else model
+        if name not in self._importance:
+            self._importance[name] = permutation_importance(self, name, n_repeats=n_repeats, seed=seed)
+        return self._importance[name]
+
+    # -- presentation (lazy imports: computation never depends on these) -------------
+    def dashboard(self):
+        """An ipywidgets dashboard of this result (leaderboard, evaluation, training, search, data)."""
+        from .dashboard import fit_dashboard
+        return fit_dashboard(self)
+
+    def report(self, path: str | os.PathLike = "report.html", **options) -> Path:
+        """Write a self-contained HTML report and return its path (see :func:`automl.report.write_fit_report`)."""
+        from .report import write_fit_report
+        return write_fit_report(self, path, **options)
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        head = (f"<b>automl FitResult</b>: {self.task}, metric {self.metric}, "
+                f"best {self.best_model_name}<br>")
+        return head + self.leaderboard.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}")
+
+    def __repr__(self) -> str:
+        return (f"FitResult(task={self.task!r}, metric={self.metric!r}, best={self.best_model_name!r}, "
+                f"models={len(self.models)}, trials={len(self.trials)})")
+
+    # -- persistence ---------------------------------------------------------------------
+    def save(self, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+        """Save to directory ``path`` atomically; reload with :func:`automl.load`."""
+        with persist.atomic_directory(path, overwrite=overwrite) as tmp:
+            (tmp / "models").mkdir()
+            entries = {name: persist.save_object(c.predictor, tmp / "models", _safe_stem(i, name))
+                       for i, (name, c) in enumerate(self.models.items())}
+            persist.save_object(self.preprocessor, tmp, "preprocessor")
+            arrays = {"y": np.asarray(self.test.get("y"))}
+            for name, out in self.test.get("predictions", {}).items():
+                arrays[f"pred::{name}"] = out["pred"]
+                if out.get("proba") is not None:
+                    arrays[f"proba::{name}"] = out["proba"]
+            np.savez_compressed(tmp / "test_predictions.npz", **arrays)
+            if self.test.get("X") is not None:
+                _frame_to_parquet(self.test["X"], tmp / "test_rows.parquet")
+            _frame_to_parquet(_jsonable_frame(self.trials), tmp / "trials.parquet")
+            meta = {
+                "task": self.task, "metric": self.metric, "target": self.target,
+                "schema": self.schema.to_dict(),
+                "classes": None if self.classes is None else [_plain(c) for c in self.classes],
+                "leaderboard": json.loads(self.leaderboard.to_json(orient="split", index=False)),
+                "models": {name: {"family": c.family, "params": c.params, "fit_time_s": c.fit_time_s,
+                                  "history": c.history, "info": c.info, "file": entries[name]}
+                           for name, c in self.models.items()},
+                "info": self.info,
+            }
+            (tmp / "result.json").write_text(json.dumps(meta, default=_plain, indent=1))
+            persist.write_manifest(tmp, "fit")
+        return Path(path)
+
+    @classmethod
+    def _load(cls, path: Path, manifest: dict) -> "FitResult":
+        meta = json.loads((path / "result.json").read_text())
+        models = {}
+        for name, m in meta["models"].items():
+            predictor = persist.load_object(path / "models", m["file"])
+            models[name] = Candidate(name, m["family"], m["params"], predictor, m["fit_time_s"],
+                                     m.get("history"), m.get("info") or {})
+        arrays = np.load(path / "test_predictions.npz", allow_pickle=False)
+        test: dict[str, Any] = {"y": arrays["y"], "predictions": {}}
+        for key in arrays.files:
+            kind, _, name = key.partition("::")
+            if kind in ("pred", "proba"):
+                test["predictions"].setdefault(name, {"pred": None, "proba": None})[kind] = arrays[key]
+        rows = path / "test_rows.parquet"
+        test["X"] = pd.read_parquet(rows) if rows.exists() else None
+        board = meta["leaderboard"]
+        classes = meta["classes"]
+        return cls(
+            task=meta["task"], metric=meta["metric"], target=meta["target"],
+            leaderboard=pd.DataFrame(board["data"], columns=board["columns"]),
+            trials=pd.read_parquet(path / "trials.parquet"),
+            schema=Schema.from_dict(meta["schema"]),
+            classes=None if classes is None else np.array(classes, dtype=object),
+            models=models, preprocessor=persist.load_object(path, {"stem": "preprocessor", "loader": "joblib"}),
+            info=meta["info"], test=test,
+        )
+
+
+def _safe_stem(index: int, name: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:60]
+    return f"{index:02d}_{keep}"
+
+
+def _plain(value):
+    """JSON-ready form of numpy scalars, arrays and timestamps (plain values pass through)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (pd.Timestamp,)):
+        return value.isoformat()
+    return str(value)
+
+
+def _jsonable_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns holding dicts or lists become JSON text so Parquet can store them."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(lambda v: v if v is None or isinstance(v, str)
+                                          else json.dumps(v, default=_plain, sort_keys=True))
+    return out
+
+
+def _frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    try:
+        frame.to_parquet(path, index=False)
+    except (TypeError, ValueError, ImportError):  # mixed object columns: store their text form
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = frame.apply(lambda col: col.astype(str).where(col.notna(), None) if col.dtype == object else col)
+        frame.to_parquet(path, index=False)
