@@ -110,7 +110,8 @@ def check_target(frame: pd.DataFrame, target: Any) -> str:
         raise InputError(f"`target` must be a column name (str), got {type(target).__name__}.")
     name = str(target)
     if name not in frame.columns:
-        close = difflib.get_close_matches(name, list(frame.columns), n=3)
+        close = [c for c in frame.columns if c.lower() == name.lower()]
+        close = close or difflib.get_close_matches(name, list(frame.columns), n=3)
         hint = f" Did you mean {close}?" if close else f" Available columns: {list(frame.columns)[:20]}."
         raise InputError(f"Target column {name!r} is not in the data.{hint}")
     if frame.shape[1] < 2:
@@ -121,9 +122,10 @@ def check_target(frame: pd.DataFrame, target: Any) -> str:
 def drop_missing_target(frame: pd.DataFrame, target: str) -> pd.DataFrame:
     """Drop rows whose target is missing (or infinite), warning with the count."""
     y = frame[target]
-    missing = y.isna().to_numpy()
+    # pandas 3 (copy-on-write) hands out read-only views: build new arrays, never update in place
+    missing = y.isna().to_numpy(dtype=bool, copy=True)
     if pd.api.types.is_float_dtype(y.dtype):
-        missing |= ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
+        missing = missing | ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
     n_missing = int(missing.sum())
     if n_missing == len(frame):
         raise InputError(f"Target column {target!r} is missing in every row; there is nothing to learn from.")

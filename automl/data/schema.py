@@ -158,7 +158,7 @@ def to_float(column: pd.Series) -> tuple[np.ndarray, int]:
         parsed = pd.to_numeric(column.astype("object").where(column.notna(), None), errors="coerce")
         values = parsed.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         bad = int((column.notna().to_numpy() & np.isnan(values)).sum())
-    values[~np.isfinite(values)] = np.nan
+    values = np.where(np.isfinite(values), values, np.nan)  # a new array: pandas may hand out read-only views
     return values, bad
 
 
@@ -166,7 +166,7 @@ def to_boolean_float(column: pd.Series) -> tuple[np.ndarray, int]:
     """Truth values as 1.0/0.0 with NaN for missing."""
     if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_numeric_dtype(column.dtype):
         values = column.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        values[~np.isin(values, (0.0, 1.0))] = np.nan
+        values = np.where(np.isin(values, (0.0, 1.0)), values, np.nan)
         return values, 0
     text = column.astype("object").where(column.notna(), None).map(
         lambda v: None if v is None else str(v).strip().lower())
