@@ -252,7 +252,7 @@ class FitResult:
             leaderboard=pd.DataFrame(board["data"], columns=board["columns"]),
             trials=pd.read_parquet(path / "trials.parquet"),
             schema=Schema.from_dict(meta["schema"]),
-            classes=None if classes is None else np.array(classes, dtype=object),
+            classes=None if classes is None else np.array(classes),
             models=models, preprocessor=persist.load_object(path, {"stem": "preprocessor", "loader": "joblib"}),
             info=meta["info"], test=test,
         )

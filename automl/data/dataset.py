@@ -64,7 +64,8 @@ def encode_target(y: pd.Series, task: str) -> tuple[np.ndarray, np.ndarray | Non
         classes, codes = np.unique(values, return_inverse=True)
     except TypeError:  # mixed label types (e.g. 1 and "a"): compare as text
         classes, codes = np.unique(values.astype(str), return_inverse=True)
-    return codes.astype(np.int64), classes
+    # a typed array (int64, str, bool) rather than object, so predictions compare like the user's labels
+    return codes.astype(np.int64), np.array(classes.tolist())
 
 
 def split_rows(y: np.ndarray, task: str, *, test_size: float, val_size: float, seed: int
