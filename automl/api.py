@@ -14,19 +14,23 @@ import numpy as np
 import pandas as pd
 
 from .budget import Budget
-from .data import check_number, check_target, drop_missing_target, infer_task, make_dataset, read_table
+from .data import (check_number, check_target, drop_missing_target, infer_task, make_dataset, read_table,
+                   sample_rows)
 from .errors import InputError, SearchWarning, warn
 from .evaluate import build_ensemble, rank, score_candidates
 from .metrics import get_metric
 from .models import PreparedData, balanced_class_weight, get_family
 from .models.registry import DEFAULT_FAMILIES
-from .preprocess import build_preprocessor
+from .preprocess import build_preprocessor, estimate_width
 from .progress import make_hooks
+from .resources import memory_limit_mb, rows_within
 from .result import FitResult
 
 # Part of the budget kept back for scoring, the ensemble and packing the result.
 _RESERVE_SHARE = 0.05
 _RESERVE_MAX_S = 10.0
+# Every family is guaranteed this part of its weighted share of the search budget, whatever runs before it.
+_MIN_SHARE = 0.5
 # Options that only the neural-network family understands.
 _NETWORK_OPTIONS = ("tuner", "max_trials", "directory", "overwrite", "hypermodel", "search_space", "max_epochs")
 
@@ -51,6 +55,7 @@ def fit(
     seed: int = 0,
     ensemble: bool = True,
     max_train_rows: int | None = None,
+    max_memory_mb: float | str | None = "auto",
     verbose: int = 1,
     callbacks: Iterable[Any] | None = None,
 ) -> FitResult:
@@ -92,6 +97,11 @@ def fit(
         Add a weighted ensemble of the best models, selected on validation rows.
     max_train_rows : int, optional
         Sample at most this many training rows for the search (with a warning).
+    max_memory_mb : 'auto', float or None, default='auto'
+        Memory the prepared training matrix may take, in MiB; when the training
+        rows would need more, a sample of them is used for the search (with a
+        SearchWarning). 'auto' is 10% of the memory available when ``fit`` starts
+        (the models copy the matrix several times); None means no limit.
     verbose : int, default=1
         0 silent; 1 progress (a live widget in notebooks, text elsewhere).
     callbacks : list, optional
@@ -115,6 +125,7 @@ def fit(
     check_number(seed, "seed", integer=True, low=0)
     check_number(max_train_rows, "max_train_rows", integer=True, low=20, allow_none=True)
     check_number(max_trials, "max_trials", integer=True, low=1, allow_none=True)
+    memory_limit = memory_limit_mb(max_memory_mb)
     frame = read_table(data)
     target = check_target(frame, target)
     frame = drop_missing_target(frame, target)
@@ -128,9 +139,18 @@ def fit(
     dataset = make_dataset(frame, target, task, test_size=test_size, val_size=val_size, seed=seed)
     train_rows = dataset.train
     if max_train_rows is not None and len(train_rows) > max_train_rows:
-        train_rows = np.sort(np.random.default_rng(seed).choice(train_rows, max_train_rows, replace=False))
-        warn(f"Sampled {max_train_rows} of {len(dataset.train)} training rows for the search "
+        train_rows = sample_rows(train_rows, dataset.y, max_train_rows, seed=seed, task=task)
+        warn(f"Sampled {len(train_rows)} of {len(dataset.train)} training rows for the search "
              "(max_train_rows); validation and test rows are unchanged.", SearchWarning)
+    width = estimate_width(dataset.schema)
+    affordable = rows_within(memory_limit, len(train_rows), width)
+    if affordable < len(train_rows):
+        needed_mb = len(train_rows) * width * 4 / 2**20
+        warn(f"The training matrix ({len(train_rows)} rows x about {width} features, {needed_mb:.1f} MiB) "
+             f"exceeds max_memory_mb={memory_limit:.3g}: sampled {affordable} training rows for the search; "
+             "validation and test rows are unchanged. Raise `max_memory_mb` (or pass None) to use every row.",
+             SearchWarning)
+        train_rows = sample_rows(train_rows, dataset.y, affordable, seed=seed, task=task)
     X_train_frame = dataset.frame.iloc[train_rows]
     preprocessor = build_preprocessor(dataset.schema, len(train_rows))
     with warnings.catch_warnings():
@@ -173,6 +193,7 @@ def fit(
     info = {
         "rows": int(len(frame)), "columns": int(frame.shape[1] - 1), "splits": dataset.sizes,
         "train_rows_used": int(len(train_rows)), "features": int(X_train.shape[1]),
+        "max_memory_mb": None if memory_limit is None else round(memory_limit, 1),
         "time_budget_s": float(time_budget), "elapsed_s": round(time.monotonic() - started, 3),
         "seed": seed, "families": [getattr(f, "name", str(f)) for f in family_names], "notes": notes,
         "class_counts": None if dataset.classes is None else
@@ -188,7 +209,7 @@ def fit(
 
 
 def _run_families(names, prepared, budget, hooks, network_options):
-    """Run each family in turn on its weighted share of what is left of the budget."""
+    """Run each family in turn on its weighted share of what is left, never below its floor (see family_share)."""
     search_budget = Budget(budget.remaining() - min(_RESERVE_MAX_S, _RESERVE_SHARE * budget.seconds))
     families, notes = [], []
     for name in names:
@@ -199,9 +220,9 @@ def _run_families(names, prepared, budget, hooks, network_options):
             notes.append(f"{name} skipped: {exc}")
             warn(f"Model family {name!r} is unavailable ({exc}); continuing without it.", SearchWarning)
     candidates, trial_frames = [], []
+    floors = family_floors([f.weight for f in families], search_budget.seconds)
     for i, family in enumerate(families):
-        remaining_weight = sum(f.weight for f in families[i:])
-        share = search_budget.share(family.weight / remaining_weight)
+        share = Budget(family_share([f.weight for f in families[i:]], floors[i:], search_budget.remaining()))
         hooks.on_family_begin(family.name, share.seconds)
         try:
             outcome = family.fit(prepared, share, hooks)
@@ -219,6 +240,30 @@ def _run_families(names, prepared, budget, hooks, network_options):
     trials = pd.concat(trial_frames, ignore_index=True) if trial_frames else pd.DataFrame(
         columns=["family", "trial", "score", "status", "params", "time_s"])
     return candidates, trials, notes
+
+
+def family_floors(weights: Sequence[float], seconds: float) -> list[float]:
+    """Seconds each family is guaranteed: ``_MIN_SHARE`` of its weighted part of ``seconds``."""
+    total = float(sum(weights)) or 1.0
+    return [_MIN_SHARE * seconds * w / total for w in weights]
+
+
+def family_share(weights: Sequence[float], floors: Sequence[float], remaining: float) -> float:
+    """Seconds for the first of the families still to run, out of ``remaining``.
+
+    Its weighted part of what is left, so time a fast family leaves over flows
+    on to the next ones; at least its floor, and never so much that the
+    families after it lose their floors. When earlier families overran and the
+    floors no longer fit, what is left is split in proportion to the floors.
+    """
+    if remaining <= 0:
+        return 0.0
+    later = float(sum(floors[1:]))
+    weighted = remaining * weights[0] / (float(sum(weights)) or 1.0)
+    share = min(max(weighted, floors[0]), remaining - later)
+    if share < floors[0]:
+        share = remaining * floors[0] / (float(sum(floors)) or 1.0)
+    return float(share)
 
 
 def _unique_names(candidates) -> None:

@@ -13,11 +13,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import FunctionTransformer, Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, StandardScaler
 
 from .data.schema import Schema
 
-__all__ = ["build_preprocessor", "SchemaReader", "DatetimeFeatures"]
+__all__ = ["build_preprocessor", "estimate_width", "SchemaReader", "DatetimeFeatures"]
 
 # Standardised values beyond this many deviations are clipped: it keeps heavy
 # tails from dominating linear models and networks; trees are unaffected.
@@ -90,9 +90,32 @@ def _clip(values):
 def _numeric_steps() -> list:
     return [
         ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+        # Dividing by the largest magnitude first keeps the variance finite for values near the
+        # float64 limit (1e308 squared overflows); standardising afterwards gives the same result.
+        ("prescale", MaxAbsScaler()),
         ("scale", StandardScaler()),
         ("clip", FunctionTransformer(_clip, feature_names_out="one-to-one")),
     ]
+
+
+def estimate_width(schema: Schema) -> int:
+    """Upper bound on the number of columns :func:`build_preprocessor` produces for ``schema``.
+
+    Used to size the prepared matrix before building it: numeric and boolean
+    columns give one value plus a missing indicator, categorical columns at most
+    :data:`MAX_CATEGORIES` one-hot levels, datetime columns their calendar parts
+    plus indicators.
+    """
+    width = 0
+    for decision in schema.columns:
+        indicator = 1 if decision.missing_fraction > 0 else 0
+        if decision.role in ("numeric", "boolean"):
+            width += 1 + indicator
+        elif decision.role == "categorical":
+            width += min(max(decision.n_unique, 1), MAX_CATEGORIES) + 1
+        elif decision.role == "datetime":
+            width += (len(DatetimeFeatures.PARTS) + 1) * (1 + indicator)
+    return max(width, 1)
 
 
 def build_preprocessor(schema: Schema, n_rows: int) -> Pipeline:
@@ -148,4 +171,9 @@ def build_preprocessor(schema: Schema, n_rows: int) -> Pipeline:
 
 
 def _as_float32(values) -> np.ndarray:
-    return np.ascontiguousarray(values, dtype=np.float32)
+    # Every model family relies on a finite matrix; values beyond float32 become its limits.
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.ascontiguousarray(values, dtype=np.float32)
+    if not np.isfinite(out).all():
+        out = np.nan_to_num(out, nan=0.0, posinf=np.finfo(np.float32).max, neginf=np.finfo(np.float32).min)
+    return out

@@ -250,7 +250,7 @@ class FitResult:
         return cls(
             task=meta["task"], metric=meta["metric"], target=meta["target"],
             leaderboard=pd.DataFrame(board["data"], columns=board["columns"]),
-            trials=pd.read_parquet(path / "trials.parquet"),
+            trials=_decode_json_columns(pd.read_parquet(path / "trials.parquet"), ("params", "history")),
             schema=Schema.from_dict(meta["schema"]),
             classes=None if classes is None else np.array(classes),
             models=models, preprocessor=persist.load_object(path, {"stem": "preprocessor", "loader": "joblib"}),
@@ -274,6 +274,14 @@ def _plain(value):
     if isinstance(value, (pd.Timestamp,)):
         return value.isoformat()
     return str(value)
+
+
+def _decode_json_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Inverse of :func:`_jsonable_frame` for the columns that hold dicts (``params``, ``history``)."""
+    for column in columns:
+        if column in frame.columns:
+            frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else v)
+    return frame
 
 
 def _jsonable_frame(frame: pd.DataFrame) -> pd.DataFrame:

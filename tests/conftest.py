@@ -11,6 +11,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".numba_cache"))
 os.environ.setdefault("PYTHONHASHSEED", "0")
+# Idle OpenMP threads sleep instead of spinning: on shared CI cores spinning made HistGradientBoosting
+# 10x slower and broke time-budget tests. Read once when scikit-learn loads libgomp, so set it here.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Network searches default to ./automl_runs and resume what they find there: give each test
+# session a fresh folder so no test resumes a search left by an earlier run.
+import tempfile  # noqa: E402
+
+os.environ.setdefault("AUTOML_RUNS_DIR", tempfile.mkdtemp(prefix="automl_runs_"))
 
 import numpy as np
 import pytest

@@ -109,6 +109,7 @@ def test_save_load_identical_predictions(cancer_result, breast_cancer_df, tmp_pa
     assert np.allclose(loaded.predict_proba(X).to_numpy(), cancer_result.predict_proba(X).to_numpy())
     pd.testing.assert_frame_equal(loaded.leaderboard, cancer_result.leaderboard, check_dtype=False)
     assert loaded.schema.to_dict() == cancer_result.schema.to_dict()
+    assert loaded.trials["params"].tolist() == cancer_result.trials["params"].tolist()
 
 
 def test_csv_and_parquet_paths(tmp_path, breast_cancer_df):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import traceback
 from typing import Any, Callable
@@ -10,11 +11,43 @@ import numpy as np
 import pandas as pd
 
 
+def json_safe(figure):
+    """``figure`` with NaN and infinities in trace arrays replaced by None (plotly's gaps), in place.
+
+    Figures for HTML go through plotly's JSON encoder, which does this; widget state
+    goes through Jupyter's, which rejects non-finite floats and drops the message.
+    """
+    for trace in figure.data:
+        patch = _finite_patch(trace.to_plotly_json())
+        if patch:
+            trace.update(patch)
+    return figure
+
+
+def _finite_patch(props: dict) -> dict:
+    patch = {}
+    for key, value in props.items():
+        if isinstance(value, dict):
+            inner = _finite_patch(value)
+            if inner:
+                patch[key] = inner
+        elif isinstance(value, (list, tuple, np.ndarray)) and len(value):
+            try:
+                array = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):  # text, dates, ragged lists: nothing to clean
+                continue
+            if not np.isfinite(array).all():
+                patch[key] = np.where(np.isfinite(array), array, None).tolist()
+        elif isinstance(value, float) and not np.isfinite(value):
+            patch[key] = None
+    return patch
+
+
 def figure_widget(figure):
     """Wrap a ``go.Figure`` in a ``go.FigureWidget`` (plotly >= 6 needs ``anywidget``)."""
     import plotly.graph_objects as go
     try:
-        return go.FigureWidget(figure)
+        return go.FigureWidget(json_safe(figure))
     except ImportError as exc:  # plotly's stub raises this when anywidget is missing
         raise ImportError(f"{exc} (pip install anywidget, or pip install automl[dashboard])") from exc
 
@@ -23,11 +56,19 @@ def replace_figure(widget, figure) -> None:
     """Show ``figure`` in an existing ``FigureWidget`` in place, so the page does not re-mount it."""
     # Traces are removed and re-added rather than patched: the new figure may have
     # a different number or kind of traces than the old one.
-    with widget.batch_update():
-        widget.layout = figure.layout
+    json_safe(figure)
     widget.data = ()
+    stale = set(widget.layout.to_plotly_json()) - set(figure.layout.to_plotly_json()) - {"template"}
+    if stale:  # the browser merges layouts: first clear what the new figure lacks (extra axes, a 3-D scene)
+        widget.plotly_relayout({key: None for key in stale})
+    widget.layout = figure.layout
     if len(figure.data):
         widget.add_traces(list(figure.data))
+    # plotly streams the edits above as one-off messages and refreshes the widget's state
+    # only when the FigureWidget itself is displayed; inside a VBox or Tab, a page that
+    # connects later (Voila, a re-opened notebook) would get the first figure. Keep it current.
+    widget._widget_layout = copy.deepcopy(widget._layout_obj._props)
+    widget._widget_data = copy.deepcopy(widget._data)
 
 
 def safe(build: Callable[[], Any]) -> tuple[Any, str]:

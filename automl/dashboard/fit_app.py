@@ -175,6 +175,10 @@ class FitDashboard(widgets.VBox):
     leaderboard_figure : FigureWidget or None
     evaluation_figures : dict of str to FigureWidget
         The selected model's evaluation figures.
+    importance_button : Button
+        Computes and draws the selected model's permutation importance.
+    importance_figure : FigureWidget or None
+        None until the button is pressed; then it follows the selected model.
     training_figure : FigureWidget or None
         Epoch curves of the selected model, None when it has none.
     training_message : HTML
@@ -211,7 +215,15 @@ class FitDashboard(widgets.VBox):
         self.evaluation_title = widgets.HTML()
         self.evaluation_grid = widgets.GridBox(layout=widgets.Layout(
             grid_template_columns="repeat(2, minmax(0, 1fr))", grid_gap="8px", width="100%"))
-        evaluation_tab = widgets.VBox([self.evaluation_title, self.evaluation_grid])
+        # Permutation importance re-predicts the test rows many times: computed on request, then cached.
+        self.importance_button = widgets.Button(description="Feature importance", icon="bar-chart",
+                                                tooltip="Permutation importance of the input columns on the "
+                                                        "test rows (computed once per model, then cached)")
+        self.importance_figure = None
+        self.importance_box = widgets.VBox()
+        self.importance_button.on_click(lambda _b: self.show_importance())
+        evaluation_tab = widgets.VBox([self.evaluation_title, self.evaluation_grid,
+                                       self.importance_button, self.importance_box])
 
         # Training
         self.training_message = widgets.HTML()
@@ -260,6 +272,20 @@ class FitDashboard(widgets.VBox):
         self.leaderboard_table.value = leaderboard_html(result, name)
         self._show_evaluation(name)
         self._show_training(name)
+        if self.importance_figure is not None:
+            self.show_importance()
+
+    def show_importance(self) -> None:
+        """Draw the permutation importance of the selected model under the evaluation figures."""
+        name = self.model_picker.value
+        figure, error = safe(lambda: viz.importance_figure(self.result, model=name))
+        if figure is None:
+            self.importance_box.children = (widgets.HTML(message_html(error, "error")),)
+        elif self.importance_figure is None:
+            self.importance_figure = figure_widget(figure)
+            self.importance_box.children = (self.importance_figure,)
+        else:
+            replace_figure(self.importance_figure, figure)
 
     def show_family(self, family: str) -> None:
         """Restrict the Search tab to ``family`` (or all families)."""

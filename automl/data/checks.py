@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataWarning, InputError, warn
+from .schema import missing_mask
 
 TASKS = ("binary", "multiclass", "regression")
 MIN_ROWS = 20
@@ -120,10 +121,10 @@ def check_target(frame: pd.DataFrame, target: Any) -> str:
 
 
 def drop_missing_target(frame: pd.DataFrame, target: str) -> pd.DataFrame:
-    """Drop rows whose target is missing (or infinite), warning with the count."""
+    """Drop rows whose target is missing (NA, infinite, or text such as '' or 'nan'), warning with the count."""
     y = frame[target]
     # pandas 3 (copy-on-write) hands out read-only views: build new arrays, never update in place
-    missing = y.isna().to_numpy(dtype=bool, copy=True)
+    missing = missing_mask(y)
     if pd.api.types.is_float_dtype(y.dtype):
         missing = missing | ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
     n_missing = int(missing.sum())

@@ -92,7 +92,64 @@ def split_rows(y: np.ndarray, task: str, *, test_size: float, val_size: float, s
     rest, test = train_test_split(rows, test_size=n_test, random_state=seed, stratify=stratify)
     strat_rest = None if stratify is None else y[rest]
     train, val = train_test_split(rest, test_size=n_val, random_state=seed + 1, stratify=strat_rest)
+    if task != "regression":
+        train, val, test = _every_class_in_train(y, train, val, test)
     return np.sort(train), np.sort(val), np.sort(test)
+
+
+def _every_class_in_train(y: np.ndarray, train: np.ndarray, val: np.ndarray, test: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Swap rows so that every class has at least one training row.
+
+    A class missing from the training rows would be unknown to every model, whose
+    probabilities would then lack its column. Each missing class takes one row
+    from validation or test in exchange for a row of the largest training class,
+    so the split sizes stay the same.
+    """
+    train, held = list(train), {"val": list(val), "test": list(test)}
+    for cls in np.setdiff1d(np.unique(y), y[train]):
+        name = "val" if np.any(y[held["val"]] == cls) else "test"
+        incoming = next(r for r in held[name] if y[r] == cls)
+        counts = np.bincount(y[train])
+        if counts.max() < 2:
+            n_classes = len(np.unique(y))
+            raise InputError(
+                f"The target has {n_classes} classes but the training split holds only {len(train)} rows, "
+                "too few for one row per class. Pass more rows, merge rare classes, or use task='regression' "
+                "for a numeric target."
+            )
+        outgoing = next(r for r in reversed(train) if y[r] == counts.argmax())
+        train.remove(outgoing)
+        held[name].remove(incoming)
+        train.append(incoming)
+        held[name].append(outgoing)
+    return np.asarray(train), np.asarray(held["val"]), np.asarray(held["test"])
+
+
+def sample_rows(rows: np.ndarray, y: np.ndarray, size: int, *, seed: int, task: str) -> np.ndarray:
+    """A seeded sample of ``size`` of ``rows`` (sorted) that keeps at least one row of every class.
+
+    Parameters
+    ----------
+    rows : ndarray of int
+        Row positions to sample from.
+    y : ndarray
+        Encoded target of all rows (indexed by position).
+    size : int
+    seed : int
+    task : str
+        For classification, the first row of each class is kept whatever the draw.
+    """
+    rng = np.random.default_rng(seed)
+    if size >= len(rows):
+        return np.sort(rows)
+    if task == "regression":
+        return np.sort(rng.choice(rows, size, replace=False))
+    _, first = np.unique(y[rows], return_index=True)
+    keep = rows[first]
+    others = np.setdiff1d(rows, keep)
+    extra = rng.choice(others, max(0, size - len(keep)), replace=False)
+    return np.sort(np.concatenate([keep, extra]))
 
 
 def make_dataset(frame: pd.DataFrame, target: str, task: str, *, test_size: float = 0.2,

@@ -20,6 +20,11 @@ ROLES = ("numeric", "boolean", "categorical", "datetime", "dropped")
 _ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key|index)$|^(id|uuid|guid|index)([_\s-]|$)", re.IGNORECASE)
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
+# Numbers are clipped to this magnitude when read (float64 overflows just below 1.8e308).
+MAX_MAGNITUDE = 1e300
+# Text that stands for a missing value (compared stripped and lower-cased), as pandas' CSV
+# reader treats it: a frame read as text, or ``astype(str)``, reads like the original.
+MISSING_TEXT = frozenset({"", "nan", "-nan", "none", "null", "na", "n/a", "<na>", "nat", "#n/a", "#na"})
 
 
 @dataclass
@@ -146,6 +151,32 @@ class Schema:
 
 
 # -- canonical conversions ---------------------------------------------------------------
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and value.strip().lower() in MISSING_TEXT
+
+
+def missing_mask(column: pd.Series) -> np.ndarray:
+    """True where a value is missing: NA, NaN, NaT, or text such as ``''``, ``'nan'``, ``'<NA>'``, ``'null'``."""
+    dtype = column.dtype
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype) or isinstance(
+            dtype, pd.CategoricalDtype):
+        values = column.astype("object").to_numpy()
+        return np.fromiter((_is_missing(v) for v in values), dtype=bool, count=len(values))
+    return column.isna().to_numpy(dtype=bool, copy=True)
+
+
+def _text_values(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Values as objects with missing markers as None and text stripped, and the missing mask."""
+    missing = missing_mask(column)
+    values = [None if gone else (v.strip() if isinstance(v, str) else v)
+              for v, gone in zip(column.astype("object").to_numpy(), missing)]
+    return pd.Series(values, index=column.index, dtype="object"), missing
+
+
 def to_float(column: pd.Series) -> tuple[np.ndarray, int]:
     """Numbers as float64; returns the values and how many non-missing inputs failed to parse."""
     if pd.api.types.is_timedelta64_dtype(column.dtype):
@@ -155,11 +186,13 @@ def to_float(column: pd.Series) -> tuple[np.ndarray, int]:
         values = column.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         bad = 0
     else:
-        parsed = pd.to_numeric(column.astype("object").where(column.notna(), None), errors="coerce")
+        text, missing = _text_values(column)
+        parsed = pd.to_numeric(text, errors="coerce")
         values = parsed.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        bad = int((column.notna().to_numpy() & np.isnan(values)).sum())
+        bad = int((~missing & np.isnan(values)).sum())
     values = np.where(np.isfinite(values), values, np.nan)  # a new array: pandas may hand out read-only views
-    return values, bad
+    # Sums of two values near the float64 limit overflow (a median, a mean): keep magnitudes below it.
+    return np.clip(values, -MAX_MAGNITUDE, MAX_MAGNITUDE), bad
 
 
 def to_boolean_float(column: pd.Series) -> tuple[np.ndarray, int]:
@@ -168,15 +201,15 @@ def to_boolean_float(column: pd.Series) -> tuple[np.ndarray, int]:
         values = column.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         values = np.where(np.isin(values, (0.0, 1.0)), values, np.nan)
         return values, 0
-    text = column.astype("object").where(column.notna(), None).map(
-        lambda v: None if v is None else str(v).strip().lower())
+    raw, missing = _text_values(column)
+    text = raw.map(lambda v: None if v is None else str(v).lower())
     values = np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
-    bad = int((column.notna().to_numpy() & np.isnan(values)).sum())
+    bad = int((~missing & np.isnan(values)).sum())
     return values, bad
 
 
 def _category_text(value: object) -> object:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+    if _is_missing(value):
         return np.nan
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
@@ -194,9 +227,9 @@ def to_datetime(column: pd.Series) -> tuple[pd.Series, int]:
         parsed = column
         bad = 0
     else:
-        parsed = pd.to_datetime(column.astype("object").where(column.notna(), None),
-                                errors="coerce", format="mixed", utc=True)
-        bad = int((column.notna() & parsed.isna()).sum())
+        text, missing = _text_values(column)
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+        bad = int((~missing & parsed.isna().to_numpy()).sum())
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed.astype("datetime64[ns]"), bad
@@ -236,7 +269,7 @@ def _decide(column: pd.Series) -> ColumnDecision:
     name = str(column.name)
     dtype = str(column.dtype)
     n = len(column)
-    non_missing = column.dropna()
+    non_missing = column[~missing_mask(column)]
     if pd.api.types.is_float_dtype(column.dtype):
         non_missing = non_missing[np.isfinite(non_missing.to_numpy(dtype=float))]
     missing_fraction = float(1 - len(non_missing) / n) if n else 1.0

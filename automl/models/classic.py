@@ -8,35 +8,88 @@ budget lasts, and offers the configuration with the best validation score.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, HistGradientBoostingClassifier,
                               HistGradientBoostingRegressor, RandomForestClassifier, RandomForestRegressor)
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
+from threadpoolctl import threadpool_limits
 
 from ..budget import Budget
 from .base import Candidate, FamilyResult, ModelFamily, PreparedData
 
-# Leave room for one more fit only when the last one, times this, still fits.
-_SAFETY = 1.3
+# Start another configuration only while the typical fit so far, times this, still fits.
+_SAFETY = 1.2
+# Iterative learners grow in chunks between deadline checks; a chunk never exceeds this share of what is left.
+_CHUNK_SHARE = 0.8
+
+
+def grow_within(estimator, attr: str, target: int, first: int, deadline: float, fit) -> bool:
+    """Fit a warm-startable ``estimator`` in growing chunks of ``attr`` until ``target`` or the deadline.
+
+    Each chunk doubles the size (``first``, ``2 * first``, ...) and is sized down
+    from the time the previous chunks took per unit, so that no fit runs far past
+    ``deadline``: a slow configuration ends smaller instead of overrunning the
+    budget. Returns True when it stopped for the deadline before ``target``.
+
+    Parameters
+    ----------
+    estimator : sklearn estimator with ``warm_start``
+    attr : str
+        ``"max_iter"`` (boosting) or ``"n_estimators"`` (forests).
+    target, first : int
+        Final and first size.
+    deadline : float
+        ``time.monotonic()`` value not to pass.
+    fit : callable
+        ``fit(estimator)`` fits the estimator in place.
+    """
+    size, per_unit, done = min(first, target), None, 0
+    while True:
+        setattr(estimator, attr, size)
+        started = time.monotonic()
+        fit(estimator)
+        grown = _grown(estimator, attr, size)
+        if grown > done:
+            per_unit = (time.monotonic() - started) / (grown - done)
+        done = grown
+        if grown < size or size >= target:  # early stopping ended it, or it is complete
+            return False
+        left = deadline - time.monotonic()
+        affordable = int(_CHUNK_SHARE * left / per_unit) if per_unit else target - size
+        step = min(size, target - size, affordable)
+        if step < max(1, size // 10):  # a chunk that small would not change the model
+            return True
+        size += step
+
+
+def _grown(estimator, attr: str, size: int) -> int:
+    if attr == "max_iter":
+        return int(getattr(estimator, "n_iter_", size))
+    return len(getattr(estimator, "estimators_", [])) or size
 
 
 class SklearnFamily(ModelFamily):
     """A family searched over a small space of scikit-learn estimator settings.
 
     Subclasses implement :meth:`make_estimator`, :meth:`default_configs` and
-    :meth:`sample_config`.
+    :meth:`sample_config`, and may override :meth:`fit_one` to fit within a deadline.
 
     Parameters
     ----------
-    max_configs : int, default=20
-        Upper bound on configurations tried, whatever the budget.
+    max_configs : int, optional
+        Upper bound on configurations tried, whatever the budget (default: the
+        family's ``default_max_configs``).
     """
 
-    def __init__(self, max_configs: int = 20):
-        self.max_configs = max_configs
+    default_max_configs = 20
+
+    def __init__(self, max_configs: int | None = None):
+        self.max_configs = max_configs if max_configs is not None else self.default_max_configs
 
     def make_estimator(self, params: dict[str, Any], data: PreparedData):
         """An unfitted estimator for ``params``."""
@@ -50,16 +103,23 @@ class SklearnFamily(ModelFamily):
         """One random configuration from the family's space."""
         raise NotImplementedError
 
+    def fit_one(self, estimator, data: PreparedData, deadline: float) -> dict[str, Any]:
+        """Fit ``estimator`` on the training rows, trying to end by ``deadline``; returns info to record."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator.fit(data.X_train, data.y_train)
+        return {}
+
     def fit(self, data: PreparedData, budget: Budget, hooks) -> FamilyResult:  # noqa: D102
         rng = np.random.default_rng(data.seed)
         queue = list(self.default_configs(data))
         best: Candidate | None = None
         best_score = -np.inf
         records = []
-        last_fit = 0.0
+        fit_times: list[float] = []
         seen: set[str] = set()
         for trial in range(self.max_configs):
-            if trial > 0 and (budget.remaining() < last_fit * _SAFETY or budget.expired()):
+            if trial > 0 and (budget.expired() or budget.remaining() < float(np.median(fit_times)) * _SAFETY):
                 break
             params = queue.pop(0) if queue else self.sample_config(rng, data)
             key = repr(sorted(params.items()))
@@ -67,23 +127,23 @@ class SklearnFamily(ModelFamily):
                 continue
             seen.add(key)
             started = time.perf_counter()
-            status, value, error = "ok", float("nan"), ""
+            status, value, error, info = "ok", float("nan"), "", {}
             try:
                 estimator = self.make_estimator(params, data)
-                estimator.fit(data.X_train, data.y_train)
+                info = self.fit_one(estimator, data, budget.deadline)
                 value = data.val_score(estimator)
             except (ValueError, MemoryError, FloatingPointError) as exc:  # one bad config must not end the search
                 status, error = "failed", f"{type(exc).__name__}: {exc}"
                 estimator = None
-            last_fit = time.perf_counter() - started
+            fit_times.append(time.perf_counter() - started)
             record = {"family": self.name, "trial": trial, "score": value, "status": status,
-                      "params": dict(params), "time_s": last_fit, "error": error}
+                      "params": dict(params), "time_s": fit_times[-1], "error": error, **info}
             records.append(record)
             hooks.on_trial_end(record)
             if status == "ok" and np.isfinite(value) and value > best_score:
                 best_score = value
-                best = Candidate(self.name, self.name, dict(params), estimator, fit_time_s=last_fit,
-                                 info={"configs_tried": len(records)})
+                best = Candidate(self.name, self.name, dict(params), estimator, fit_time_s=fit_times[-1],
+                                 info={"configs_tried": len(records), **info})
         if best is not None:
             best.info["configs_tried"] = len(records)
         return FamilyResult([best] if best is not None else [], pd.DataFrame(records))
@@ -95,10 +155,17 @@ class LinearFamily(SklearnFamily):
     name = "linear"
     weight = 0.5
 
+    def fit_one(self, estimator, data, deadline):  # noqa: D102
+        # These solvers make matrix-vector products: BLAS threads cost more to wake than they save, and
+        # on a shared machine spinning BLAS threads made one fit 20x slower.
+        with threadpool_limits(1, user_api="blas"):
+            return super().fit_one(estimator, data, deadline)
+
     def make_estimator(self, params, data):  # noqa: D102
         if data.is_classification:
+            # a capped iteration count bounds the fit time; near-converged weights predict as well
             return LogisticRegression(C=params["C"], class_weight=params.get("class_weight"),
-                                      max_iter=2000, random_state=data.seed)
+                                      max_iter=300, random_state=data.seed)
         return Ridge(alpha=params["alpha"], random_state=data.seed)
 
     def default_configs(self, data):  # noqa: D102
@@ -116,7 +183,7 @@ class LinearFamily(SklearnFamily):
 
 
 class RandomForestFamily(SklearnFamily):
-    """Random forests and extremely randomised trees."""
+    """Random forests and extremely randomised trees, grown tree by tree chunk within the budget."""
 
     name = "random_forest"
     weight = 1.0
@@ -131,16 +198,26 @@ class RandomForestFamily(SklearnFamily):
             cls = ExtraTreesRegressor if extra else RandomForestRegressor
             kwargs = {}
         return cls(
-            n_estimators=params.get("n_estimators", 300 if n < 20_000 else 100),
+            n_estimators=params.get("n_estimators", _forest_size(n)),
             max_features=params["max_features"],
             min_samples_leaf=params["min_samples_leaf"],
             # sub-sampling rows keeps forests affordable on large frames
             max_samples=None if (extra or n <= 100_000) else 100_000 / n,
             bootstrap=not extra,
+            warm_start=True,
             n_jobs=-1,
             random_state=data.seed,
             **kwargs,
         )
+
+    def fit_one(self, estimator, data, deadline):  # noqa: D102
+        target = estimator.n_estimators
+        with warnings.catch_warnings():
+            # class_weight="balanced_subsample" with warm_start warns that weights follow the full data
+            warnings.filterwarnings("ignore", message=".*warm_start.*")
+            truncated = grow_within(estimator, "n_estimators", target, min(25, target), deadline,
+                                    lambda e: e.fit(data.X_train, data.y_train))
+        return {"n_estimators": len(estimator.estimators_), "truncated": truncated}
 
     def default_configs(self, data):  # noqa: D102
         first = {"max_features": "sqrt" if data.is_classification else 0.5, "min_samples_leaf": 1}
@@ -162,46 +239,81 @@ class RandomForestFamily(SklearnFamily):
         return config
 
 
+def _forest_size(n_rows: int) -> int:
+    return 300 if n_rows < 20_000 else 150
+
+
+def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+
 class GradientBoostingFamily(SklearnFamily):
-    """Histogram gradient boosting with early stopping, its tree shape and rates searched."""
+    """Histogram gradient boosting, early-stopped on the validation rows, its tree shape and rates searched.
+
+    The search space follows the data size (FLAML's idea): leaves and minimum
+    leaf sizes grow with the row count. Boosting rounds are added in chunks
+    until early stopping or the deadline, so a slow configuration ends smaller
+    instead of overrunning the budget.
+    """
 
     name = "gradient_boosting"
-    weight = 1.5
+    weight = 2.0
+    default_max_configs = 60
+    max_rounds = 3000
 
     def make_estimator(self, params, data):  # noqa: D102
+        rate = params["learning_rate"]
         common = dict(
-            learning_rate=params["learning_rate"],
+            learning_rate=rate,
             max_leaf_nodes=params["max_leaf_nodes"],
             min_samples_leaf=params["min_samples_leaf"],
             l2_regularization=params["l2_regularization"],
             max_features=params.get("max_features", 1.0),
-            max_iter=1000,
+            max_iter=self.max_rounds,
             early_stopping=True,
-            validation_fraction=0.1 if len(data.y_train) >= 200 else 0.2,
-            n_iter_no_change=20,
+            # slower rates need more patience before a plateau is believed
+            n_iter_no_change=int(np.clip(2.0 / rate, 15, 50)),
+            warm_start=True,
             random_state=data.seed,
         )
         if data.is_classification:
             return HistGradientBoostingClassifier(class_weight=params.get("class_weight"), **common)
         return HistGradientBoostingRegressor(**common)
 
+    def fit_one(self, estimator, data, deadline):  # noqa: D102
+        # Early stopping on the shared validation rows lets every training row train the trees.
+        truncated = grow_within(estimator, "max_iter", self.max_rounds, 20, deadline,
+                                lambda e: e.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val))
+        return {"rounds": int(estimator.n_iter_), "truncated": truncated}
+
     def default_configs(self, data):  # noqa: D102
-        small_leaf = 5 if len(data.y_train) < 2000 else 20
+        n = len(data.y_train)
+        small_leaf = 5 if n < 2000 else 20
         base = {"learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": small_leaf,
                 "l2_regularization": 0.0}
-        configs = [base, {"learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": small_leaf,
-                          "l2_regularization": 1.0, "max_features": 0.7}]
+        configs = [base,
+                   {"learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": small_leaf,
+                    "l2_regularization": 1.0, "max_features": 0.7}]
+        if n >= 5000:  # large frames reward bigger trees at a slower rate
+            configs.insert(1, {"learning_rate": 0.05, "max_leaf_nodes": 63, "min_samples_leaf": 20,
+                               "l2_regularization": 0.1, "max_features": 0.8})
+        else:  # small ones reward shallow, slow, regularised trees
+            configs.append({"learning_rate": 0.03, "max_leaf_nodes": 7, "min_samples_leaf": 3,
+                            "l2_regularization": 0.5, "max_features": 0.5})
         if data.class_weight:
             configs.insert(1, {**base, "class_weight": "balanced"})
         return configs
 
     def sample_config(self, rng, data):  # noqa: D102
+        n = len(data.y_train)
+        max_leaves = int(np.clip(n / 20, 8, 256))
+        max_min_leaf = int(np.clip(n / 50, 4, 200))
         config = {
-            "learning_rate": float(10 ** rng.uniform(-1.7, -0.5)),
-            "max_leaf_nodes": int(rng.choice([7, 15, 31, 63, 127])),
-            "min_samples_leaf": int(rng.choice([2, 5, 10, 20, 50])),
-            "l2_regularization": float(rng.choice([0.0, 0.01, 0.1, 1.0, 10.0])),
-            "max_features": float(rng.choice([0.5, 0.7, 1.0])),
+            "learning_rate": round(_log_uniform(rng, 0.01, 0.3), 4),
+            "max_leaf_nodes": int(round(_log_uniform(rng, 4, max_leaves))),
+            "min_samples_leaf": int(round(_log_uniform(rng, 2, max_min_leaf))),
+            "l2_regularization": 0.0 if rng.random() < 0.3 else round(_log_uniform(rng, 1e-3, 10.0), 4),
+            "max_features": round(float(rng.uniform(0.4, 1.0)), 2),
         }
         if data.class_weight and rng.random() < 0.5:
             config["class_weight"] = "balanced"

@@ -28,6 +28,8 @@ __all__ = ["Section", "render_report", "table_rows"]
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Tables longer than this are cut, with a note saying how many rows were left out.
 MAX_TABLE_ROWS = 200
+# Longer tables scroll inside a box so the page stays easy to skim.
+TALL_TABLE = 15
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 
@@ -51,6 +53,8 @@ class Section:
     text : str, default=""
         A paragraph (or several, separated by blank lines) shown under the title;
         escaped unless it is a ``markupsafe.Markup`` built by trusted code.
+    columns : int, default=1
+        Figures side by side on wide screens (one per row below 1100 px).
 
     Examples
     --------
@@ -64,6 +68,7 @@ class Section:
     figures: list = field(default_factory=list)
     tables: list = field(default_factory=list)
     text: str = ""
+    columns: int = 1
 
 
 def render_report(
@@ -122,6 +127,7 @@ def render_report(
             "paragraphs": _paragraphs(section.text),
             "figures": [_figure_html(fig, f"{anchor}-fig-{j + 1}") for j, fig in enumerate(section.figures or [])],
             "tables": [_table(frame) for frame in section.tables or []],
+            "columns": max(1, min(3, int(section.columns or 1))),
         })
     html = _environment().get_template("report.html.j2").render(
         title=str(title), subtitle=str(subtitle),
@@ -135,10 +141,21 @@ def render_report(
     )
     with persist.atomic_file(target, "w", encoding="utf-8") as handle:
         handle.write(html)
+    _readable(target)
     return target
 
 
 # -- pieces ----------------------------------------------------------------------------
+def _readable(path: Path) -> None:
+    """Give the report the usual permissions of a new file (the atomic temp file starts as owner-only)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    try:
+        os.chmod(path, 0o666 & ~mask)
+    except OSError:  # e.g. a file system without permissions; the report is still there
+        pass
+
+
 @lru_cache(maxsize=1)
 def _environment():
     import jinja2
@@ -211,7 +228,7 @@ def _table(frame) -> dict:
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                for c in frame.columns]
     return {"caption": str(frame.attrs.get("caption", "")), "columns": columns, "rows": rows,
-            "numeric": numeric, "omitted": max(0, len(frame) - MAX_TABLE_ROWS)}
+            "numeric": numeric, "omitted": max(0, len(frame) - MAX_TABLE_ROWS), "tall": len(rows) > TALL_TABLE}
 
 
 def table_rows(frame: pd.DataFrame, limit: int | None = None) -> tuple[list[str], list[list[str]]]:
@@ -247,8 +264,12 @@ def _cell(value: Any) -> str:
             return "–"
         if value == 0:
             return "0"
-        if abs(value) >= 1e5 or abs(value) < 1e-3:
+        if abs(value) < 1e-12:  # rounding noise of a difference, not a measurement
+            return "0"
+        if abs(value) >= 1e5:
             return f"{value:.3g}"
+        if abs(value) < 1e-4:
+            return f"{value:.1e}"
         if value == int(value) and abs(value) < 1e5:
             return str(int(value))
         return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.2f}"

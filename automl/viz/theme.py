@@ -20,8 +20,9 @@ SPLIT_COLORS = {"train": "#9DA5B4", "validation": "#4C78A8", "test": "#F58518"}
 FONT_COLOR = "#7A828E"
 GRID_COLOR = "rgba(128, 128, 128, 0.22)"
 LINE_COLOR = "rgba(128, 128, 128, 0.55)"
-# Single-hue scale for matrices: light cells stay readable in both themes.
-SEQUENTIAL = [[0.0, "rgba(76, 120, 168, 0.06)"], [1.0, "rgba(76, 120, 168, 1.0)"]]
+# Opaque single-hue scale for matrices: plotly picks dark text on the light end and white on the
+# dark end, which stays readable whatever the page behind the figure.
+SEQUENTIAL = [[0.0, "#DCE6F2"], [0.5, "#7FA3CC"], [1.0, "#2F5F94"]]
 
 
 def color(i: int) -> str:
@@ -70,7 +71,8 @@ def label(value) -> str:
     text; escaping ``&``, ``<`` and ``>`` makes a column named
     ``<b>x</b>`` display as typed instead of in bold (or as a link).
     """
-    return html.escape(str(value), quote=False)
+    # "%{" would start a placeholder inside hover templates; &#123; shows as "{".
+    return html.escape(str(value), quote=False).replace("%{", "%&#123;")
 
 
 def empty_figure(message: str, *, title: str | None = None, height: int = 260):
