@@ -16,6 +16,7 @@ import pandas as pd
 from .budget import Budget
 from .data import (check_number, check_target, drop_missing_target, infer_task, make_dataset, read_table,
                    sample_rows)
+from .distributed import WorkerResult, check_families, resolve_distributed, run_worker
 from .errors import InputError, SearchWarning, warn
 from .evaluate import build_ensemble, rank, score_candidates
 from .metrics import get_metric
@@ -32,7 +33,8 @@ _RESERVE_MAX_S = 10.0
 # Every family is guaranteed this part of its weighted share of the search budget, whatever runs before it.
 _MIN_SHARE = 0.5
 # Options that only the neural-network family understands.
-_NETWORK_OPTIONS = ("tuner", "max_trials", "directory", "overwrite", "hypermodel", "search_space", "max_epochs")
+_NETWORK_OPTIONS = ("tuner", "max_trials", "directory", "overwrite", "hypermodel", "search_space", "max_epochs",
+                    "distributed")
 
 
 def fit(
@@ -50,6 +52,8 @@ def fit(
     hypermodel=None,
     search_space: dict | None = None,
     max_epochs: int | None = None,
+    distributed: str | None = None,
+    oracle_address: str | None = None,
     test_size: float = 0.2,
     val_size: float = 0.2,
     seed: int = 0,
@@ -58,7 +62,7 @@ def fit(
     max_memory_mb: float | str | None = "auto",
     verbose: int = 1,
     callbacks: Iterable[Any] | None = None,
-) -> FitResult:
+) -> FitResult | WorkerResult:
     """Search models for ``target`` and return them ranked on held-out rows.
 
     Parameters
@@ -90,6 +94,16 @@ def fit(
         Overrides for the built-in network search space (see docs/search.md).
     max_epochs : int, optional
         Upper bound on epochs per network trial.
+    distributed : {'chief', 'worker'}, optional
+        Search networks across processes or machines with KerasTuner's chief
+        oracle (see docs/distributed.md); default: from the ``KERASTUNER_*``
+        environment variables when set, else one process. Every process needs
+        the same data, target, seed, options and a shared ``directory``. The
+        chief returns the FitResult; a worker returns an
+        :class:`automl.distributed.WorkerResult` with the trials it ran.
+    oracle_address : str, optional
+        ``host:port`` the chief listens on and the workers connect to
+        (default ``127.0.0.1:8000``).
     test_size, val_size : float, default=0.2
         Shares of the rows held out for the final test and for validation.
     seed : int, default=0
@@ -110,6 +124,7 @@ def fit(
     Returns
     -------
     FitResult
+        (:class:`automl.distributed.WorkerResult` on a distributed worker.)
 
     Examples
     --------
@@ -126,6 +141,7 @@ def fit(
     check_number(max_train_rows, "max_train_rows", integer=True, low=20, allow_none=True)
     check_number(max_trials, "max_trials", integer=True, low=1, allow_none=True)
     memory_limit = memory_limit_mb(max_memory_mb)
+    dist = resolve_distributed(distributed, oracle_address)
     frame = read_table(data)
     target = check_target(frame, target)
     frame = drop_missing_target(frame, target)
@@ -134,6 +150,7 @@ def fit(
     family_names = list(families) if families is not None else list(DEFAULT_FAMILIES)
     if not family_names:
         raise InputError("`families` is empty; name at least one model family, e.g. ['gradient_boosting'].")
+    check_families(dist, family_names)
 
     budget = Budget(float(time_budget))
     dataset = make_dataset(frame, target, task, test_size=test_size, val_size=val_size, seed=seed)
@@ -156,6 +173,7 @@ def fit(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Skipping features without any observed values.*")
         X_train = preprocessor.fit_transform(X_train_frame)
+    del X_train_frame  # a copy of the training rows: free it before the models copy the matrix again
     X_val_frame, y_val = dataset.part("val")
     X_test_frame, y_test = dataset.part("test")
     n_classes = 0 if dataset.classes is None else len(dataset.classes)
@@ -174,7 +192,10 @@ def fit(
                         "families": [getattr(f, "name", str(f)) for f in family_names],
                         "time_budget": float(time_budget)})
     network_options = {"tuner": tuner, "max_trials": max_trials, "directory": directory, "overwrite": overwrite,
-                       "hypermodel": hypermodel, "search_space": search_space, "max_epochs": max_epochs}
+                       "hypermodel": hypermodel, "search_space": search_space, "max_epochs": max_epochs,
+                       "distributed": dist}
+    if dist is not None and dist.role == "worker":
+        return run_worker(prepared, hooks, network_options, started)
     candidates, trials, notes = _run_families(family_names, prepared, budget, hooks, network_options)
     if not candidates:
         raise InputError("No model could be fitted: " + "; ".join(notes or ["the time budget was too small"])
@@ -199,7 +220,8 @@ def fit(
         "class_counts": None if dataset.classes is None else
         {str(c): int(k) for c, k in zip(dataset.classes, np.bincount(dataset.y, minlength=n_classes))},
         "settings": {"tuner": tuner, "max_trials": max_trials, "test_size": test_size, "val_size": val_size,
-                     "ensemble": ensemble, "directory": str(directory) if directory else None},
+                     "ensemble": ensemble, "directory": str(directory) if directory else None,
+                     "distributed": dist.role if dist is not None else None},
     }
     test = {"X": X_test_frame.reset_index(drop=True), "y": y_test,
             "predictions": {name: {"pred": p.test_pred, "proba": p.test_proba} for name, p in preds.items()}}
@@ -220,6 +242,10 @@ def _run_families(names, prepared, budget, hooks, network_options):
             notes.append(f"{name} skipped: {exc}")
             warn(f"Model family {name!r} is unavailable ({exc}); continuing without it.", SearchWarning)
     candidates, trial_frames = [], []
+    for family in families:
+        if getattr(family, "distributed", None) is not None:
+            # a distributed chief serves the network search now: workers train while the other families fit here
+            family.begin(prepared, search_budget, hooks)
     floors = family_floors([f.weight for f in families], search_budget.seconds)
     for i, family in enumerate(families):
         share = Budget(family_share([f.weight for f in families[i:]], floors[i:], search_budget.remaining()))

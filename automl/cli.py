@@ -1,6 +1,7 @@
 """Command line: the same public functions as the notebook API.
 
     automl fit DATA --target COL [--time-budget S] [--out DIR] [--report report.html]
+    automl fit DATA --target COL --directory SHARED --distributed chief|worker [--oracle HOST:PORT]
     automl predict DIR DATA [-o preds.csv] [--proba]
     automl cluster DATA [--labels COL] [--n-clusters auto|K] [--out DIR] [--report clusters.html]
     automl report DIR [-o report.html]
@@ -23,9 +24,14 @@ def _fit_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model families (default: linear random_forest gradient_boosting neural_network)")
     parser.add_argument("--tuner", default="hyperband", choices=["hyperband", "bayesian", "random"])
     parser.add_argument("--max-trials", type=int, default=None, help="cap on network trials")
+    parser.add_argument("--max-epochs", type=int, default=None, help="cap on epochs per network trial")
     parser.add_argument("--directory", default=None, help="search directory (resumable)")
     parser.add_argument("--overwrite", action="store_true", help="start the network search afresh")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--distributed", default=None, choices=["chief", "worker"],
+                        help="network search across processes: one chief, any number of workers sharing --directory")
+    parser.add_argument("--oracle", default=None, metavar="HOST:PORT",
+                        help="address the chief listens on and workers connect to (default 127.0.0.1:8000)")
     parser.add_argument("--report", default=None, help="also write a self-contained HTML report here")
     parser.add_argument("--cdn", action="store_true", help="link plotly.js from a CDN instead of embedding it")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -96,8 +102,14 @@ def _print_leaderboard(board) -> None:
 def _cmd_fit(args) -> int:
     from .api import fit
     result = fit(args.data, args.target, task=args.task, metric=args.metric, time_budget=args.time_budget,
-                 families=args.families, tuner=args.tuner, max_trials=args.max_trials, directory=args.directory,
-                 overwrite=args.overwrite, seed=args.seed, verbose=0 if args.quiet else 1)
+                 families=args.families, tuner=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
+                 directory=args.directory,
+                 overwrite=args.overwrite, seed=args.seed, verbose=0 if args.quiet else 1,
+                 distributed=args.distributed, oracle_address=args.oracle)
+    if not hasattr(result, "leaderboard"):  # a distributed worker: the chief saves the result
+        print(f"worker {result.worker_id}: {len(result.trials)} trials, stopped ({result.stop_reason}); "
+              f"trials {list(result.trials['trial']) if len(result.trials) else []}")
+        return 0
     _print_leaderboard(result.leaderboard)
     result.save(args.out)
     print(f"saved the result to {args.out}")

@@ -98,6 +98,8 @@ def _fsync(path: Path) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill would terminate the process there: never clean up on a guess
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -17,7 +17,8 @@ from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, StandardScaler
 
 from .data.schema import Schema
 
-__all__ = ["build_preprocessor", "estimate_width", "SchemaReader", "DatetimeFeatures"]
+__all__ = ["build_preprocessor", "choose_numeric_scaling", "estimate_width", "SchemaReader", "DatetimeFeatures",
+           "JointScaler"]
 
 # Standardised values beyond this many deviations are clipped: it keeps heavy
 # tails from dominating linear models and networks; trees are unaffected.
@@ -83,19 +84,83 @@ class DatetimeFeatures(BaseEstimator, TransformerMixin):
         return np.asarray([f"{name}_{part}" for name in self.columns_ for part in self.parts_[name]], dtype=object)
 
 
+def _median(values: np.ndarray) -> float:
+    """The imputer's median, one column at a time.
+
+    scikit-learn's ``strategy="median"`` sorts a masked copy of the whole
+    matrix (about four times its size at the peak); given a function, the
+    imputer passes it one column's observed values. Empty columns get 0, as
+    ``keep_empty_features=True`` does for the median.
+    """
+    return float(np.median(values)) if len(values) else 0.0
+
+
 def _clip(values):
-    return np.clip(values, -CLIP_SIGMA, CLIP_SIGMA)
+    # The scalers hand over an array of their own: clip it in place and return float32 at once, so
+    # the column blocks are stacked in float32 and the training matrix never exists twice in float64.
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and values.flags.writeable:
+        np.clip(values, -CLIP_SIGMA, CLIP_SIGMA, out=values)
+    else:
+        values = np.clip(values, -CLIP_SIGMA, CLIP_SIGMA)
+    return values.astype(np.float32, copy=False)
 
 
-def _numeric_steps() -> list:
-    return [
-        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-        # Dividing by the largest magnitude first keeps the variance finite for values near the
-        # float64 limit (1e308 squared overflows); standardising afterwards gives the same result.
-        ("prescale", MaxAbsScaler()),
-        ("scale", StandardScaler()),
-        ("clip", FunctionTransformer(_clip, feature_names_out="one-to-one")),
-    ]
+class JointScaler(BaseEstimator, TransformerMixin):
+    """Centre each column and divide all of them by one pooled standard deviation.
+
+    For columns measured in one unit (pixel intensities, spectra, survey scores)
+    this keeps their relative spread: a column that barely varies stays small
+    instead of being blown up to unit variance, as per-column standardising does.
+    """
+
+    def fit(self, X, y=None):  # noqa: D102
+        X = np.asarray(X, dtype=float)
+        # one global magnitude first, so that squaring huge values cannot overflow
+        magnitude = float(np.max(np.abs(X))) if X.size else 1.0
+        magnitude = magnitude if np.isfinite(magnitude) and magnitude > 0 else 1.0
+        self.mean_ = X.mean(axis=0)
+        pooled = float(np.sqrt(np.mean(((X - self.mean_) / magnitude) ** 2))) * magnitude if X.size else 1.0
+        self.scale_ = pooled if np.isfinite(pooled) and pooled > 0 else 1.0
+        return self
+
+    def transform(self, X):  # noqa: D102
+        return (np.asarray(X, dtype=float) - self.mean_) / self.scale_
+
+    def get_feature_names_out(self, input_features=None):  # noqa: D102
+        return np.asarray(input_features, dtype=object) if input_features is not None else None
+
+
+def choose_numeric_scaling(frame: pd.DataFrame, schema: Schema) -> str:
+    """'joint' when the numeric columns look commensurable, else 'standard'.
+
+    Commensurable means: at least 8 numeric columns, all non-negative, whose
+    value ranges share one scale (the widest column spans at most 1.5 times the
+    90th percentile of the column spans) -- images, spectra, counts of one kind.
+    Used by clustering, where distances between rows are what matter.
+    """
+    names = schema.names("numeric")
+    if len(names) < 8:
+        return "standard"
+    values = schema.coerce(frame, warn_drift=False)[names].to_numpy(dtype=float)
+    with np.errstate(all="ignore"):
+        low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+    if not np.all(np.isfinite(low)) or np.nanmin(low) < 0:
+        return "standard"
+    spans = high - low
+    reference = np.percentile(spans, 90)
+    return "joint" if reference > 0 and spans.max() <= 1.5 * reference else "standard"
+
+
+def _numeric_steps(scaling: str = "standard") -> list:
+    impute = ("impute", SimpleImputer(strategy=_median, add_indicator=True, keep_empty_features=True))
+    clip = ("clip", FunctionTransformer(_clip, feature_names_out="one-to-one"))
+    if scaling == "joint":
+        return [impute, ("scale", JointScaler()), clip]
+    # Dividing by the largest magnitude first keeps the variance finite for values near the
+    # float64 limit (1e308 squared overflows); standardising afterwards gives the same result.
+    # copy=False: both scale the imputer's output, an array of the pipeline's own, in place
+    return [impute, ("prescale", MaxAbsScaler(copy=False)), ("scale", StandardScaler(copy=False)), clip]
 
 
 def estimate_width(schema: Schema) -> int:
@@ -118,7 +183,7 @@ def estimate_width(schema: Schema) -> int:
     return max(width, 1)
 
 
-def build_preprocessor(schema: Schema, n_rows: int) -> Pipeline:
+def build_preprocessor(schema: Schema, n_rows: int, *, numeric_scaling: str = "standard") -> Pipeline:
     """Build the (unfitted) preprocessing pipeline for ``schema``.
 
     Parameters
@@ -127,6 +192,9 @@ def build_preprocessor(schema: Schema, n_rows: int) -> Pipeline:
         Column decisions from :func:`automl.data.infer_schema`.
     n_rows : int
         Training rows; sets how rare a category level must be to be pooled.
+    numeric_scaling : {'standard', 'joint'}, default='standard'
+        Per-column standardising, or one pooled scale for commensurable columns
+        (see :func:`choose_numeric_scaling`).
 
     Returns
     -------
@@ -139,7 +207,7 @@ def build_preprocessor(schema: Schema, n_rows: int) -> Pipeline:
     min_frequency = max(1, min(10, n_rows // 200))
     transformers = []
     if schema.names("numeric"):
-        transformers.append(("numeric", Pipeline(_numeric_steps()), schema.names("numeric")))
+        transformers.append(("numeric", Pipeline(_numeric_steps(numeric_scaling)), schema.names("numeric")))
     if schema.names("boolean"):
         transformers.append((
             "boolean",

@@ -78,6 +78,16 @@ def test_app_has_the_six_tabs_and_starts_on_the_best_model(app, fit_result):
     assert all(len(w.data) >= 1 for w in app.evaluation_figures.values())
 
 
+def test_tabs_build_their_figures_when_first_opened(fit_result):
+    app = fit_dashboard(fit_result)
+    # Only the leaderboard figure exists at first: each FigureWidget ships plotly.js to the page.
+    assert app.evaluation_grid.children == () and app.search_box.children == ()
+    app.tabs.selected_index = 1
+    assert len(app.evaluation_grid.children) == len(viz.evaluation_figures(fit_result)) >= 4
+    app.tabs.selected_index = 3
+    assert len(app.search_box.children) == 2
+
+
 def test_result_dashboard_method_returns_the_app(fit_result):
     assert isinstance(fit_result.dashboard(), FitDashboard)
 

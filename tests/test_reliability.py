@@ -305,6 +305,22 @@ def test_other_library_versions_warn(saved):
         automl.load(saved)
 
 
+def test_cluster_saves_are_verified_too(wine_df, tmp_path):
+    pytest.importorskip("automl.cluster")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AutomlWarning)
+        result = automl.cluster(wine_df.drop(columns=["target"]), n_clusters=3, method="kmeans", autoencoder=False,
+                                time_budget=2, verbose=0)
+    result.save(tmp_path / "clusters")
+    rows = wine_df.drop(columns=["target"]).iloc[:20]
+    assert list(automl.load(tmp_path / "clusters").predict(rows)) == list(result.predict(rows))
+    target = next(p for p in (tmp_path / "clusters").rglob("*.joblib"))
+    target.write_bytes(target.read_bytes()[:-1])
+    with pytest.raises(IntegrityError, match="does not match its recorded hash"):
+        automl.load(tmp_path / "clusters")
+    assert leftovers(tmp_path / "clusters") == []
+
+
 def test_missing_directory_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no such directory"):
         automl.load(tmp_path / "nothing here")
@@ -329,10 +345,12 @@ def test_same_seed_gives_the_same_leaderboard(breast_cancer_df):
     rows = frame.drop(columns=["target"])
     np.testing.assert_allclose(first.predict_proba(rows).to_numpy(), second.predict_proba(rows).to_numpy(),
                                atol=1e-6)
-    # the seed is what fixes it: another seed draws other rows for the test split
-    other = _bounded_fit(frame, "target", 8)
-    assert other.info["splits"] == first.info["splits"]
-    assert not other.test["X"].equals(first.test["X"])
+    # the seed is what fixes it: another seed draws other rows for every split
+    y = frame["target"].to_numpy()
+    same = split_rows(y, "binary", test_size=0.2, val_size=0.2, seed=7)
+    assert all(np.array_equal(a_, b_) for a_, b_ in zip(same, split_rows(y, "binary", test_size=0.2,
+                                                                          val_size=0.2, seed=7)))
+    assert not np.array_equal(same[2], split_rows(y, "binary", test_size=0.2, val_size=0.2, seed=8)[2])
 
 
 @pytest.mark.slow
@@ -399,8 +417,11 @@ def test_regression_float_target_with_pandas_read_only_arrays():
 def test_regression_values_near_float_limit_do_not_break_fitting():
     # 1e308 squared overflowed the standardisation, every model failed: "No model could be fitted"
     rng = np.random.default_rng(0)
+    # and the median of two values near 1.7e308 (the imputation of a missing value) overflowed to inf
+    near_max = np.where(np.arange(40) % 2 == 0, 1.7e308, np.nan)
+    near_max[1] = 0.0
     frame = pd.DataFrame({"huge": rng.choice([1e308, -1e308, 1e-308, 0.0, 1.7e308, 3.0], 40),
-                          "y": rng.integers(0, 2, 40)})
+                          "near_max": near_max, "y": rng.integers(0, 2, 40)})
     frame.loc[[0, 1], "y"] = [0, 1]
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
@@ -427,6 +448,19 @@ def test_regression_rare_class_always_in_training_rows():
         result = automl.fit(frame, "label", families=["linear", "gradient_boosting"], time_budget=2, verbose=0)
     proba = result.predict_proba(frame.iloc[:3])
     assert list(proba.columns) == ["a", "b", "c", "d", "rare"]
+
+
+def test_regression_more_classes_than_held_out_rows_splits_unstratified():
+    # five classes of 4+ rows in 21 rows: a stratified test split of 4 rows raised sklearn's ValueError
+    y = np.repeat(np.arange(5), [5, 4, 4, 4, 4])
+    with pytest.warns(DataWarning, match=r"The 5 classes do not fit in validation and test splits of 4 and 4"):
+        train, val, test = split_rows(y, "multiclass", test_size=0.2, val_size=0.2, seed=0)
+    assert set(y[train]) == set(range(5)) and len(train) + len(val) + len(test) == 21
+    frame = pd.DataFrame({" leading": np.arange(21.0), "a b": pd.Categorical(np.array(list("abcde"))[y])})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AutomlWarning)
+        result = automl.fit(frame, "a b", families=["linear", "gradient_boosting"], time_budget=1, verbose=0)
+    assert list(result.predict_proba(frame.iloc[:2]).columns) == list("abcde")
 
 
 def test_regression_more_classes_than_training_rows_is_an_input_error():

@@ -18,7 +18,7 @@ import pandas as pd
 from ..budget import Budget
 from ..data import check_number, infer_schema, read_table
 from ..errors import InputError
-from ..preprocess import build_preprocessor
+from ..preprocess import build_preprocessor, choose_numeric_scaling
 from ..progress import make_hooks
 from .autoencoder import ARCHITECTURE_KEYS, Autoencoder, search_autoencoder
 from .methods import (METHODS, check_method, cluster_profiles, cluster_scores, criterion_for, display_map,
@@ -67,7 +67,8 @@ def _prepare(data, labels, *, argument: str = "data"):
     schema = infer_schema(frame, exclude=[label_column] if label_column else [])
     # Recorded as the schema's target so new rows may carry the labels column without a warning.
     schema.target = label_column
-    preprocessor = build_preprocessor(schema, len(frame))
+    # Distances between rows are what clustering sees: keep commensurable columns on one scale.
+    preprocessor = build_preprocessor(schema, len(frame), numeric_scaling=choose_numeric_scaling(frame, schema))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Skipping features without any observed values.*")
         X = preprocessor.fit_transform(frame)

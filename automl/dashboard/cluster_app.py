@@ -126,23 +126,23 @@ class ClusterDashboard(widgets.VBox):
         self.dims = widgets.ToggleButtons(options=DIMS, value=2, style={"button_width": "60px"})
 
         self.map_figure = figure_widget(cviz.cluster_map_figure(result, dims=2, color_by="cluster"))
-        self.sizes_figure = figure_widget(cviz.cluster_sizes_figure(result))
-        self.k_figure = figure_widget(cviz.k_selection_figure(result))
         self.cluster_picker = widgets.Dropdown(options=cluster_options(result), description="Cluster:",
                                                layout=widgets.Layout(width="360px"))
         self.profile_table = widgets.HTML()
         self.label_mix = widgets.HTML()
-        self.profile_figure = figure_widget(empty_figure("Pick a cluster.", title="Cluster profile"))
-        self.overview_figure = figure_widget(cviz.cluster_profile_figure(result))
-        self.show_profile(self.cluster_picker.value)
+        # Figures of the other tabs are made when a tab is first opened: each FigureWidget ships
+        # plotly.js to the page and anywidget gives a model 2 s to start.
+        self._figures: dict[str, Any] = {}
+        self._profile_box = widgets.VBox()
+        self._k_box = widgets.VBox()
 
         map_tab = widgets.VBox([widgets.HBox([self.color_by, self.dims]), self.map_figure])
-        profile_tab = widgets.VBox([self.cluster_picker, self.label_mix, self.profile_table, self.profile_figure,
-                                    self.overview_figure])
+        profile_tab = widgets.VBox([self.cluster_picker, self.label_mix, self.profile_table, self._profile_box])
         k_tab = widgets.VBox([widgets.HTML("How the number of clusters was chosen on the stored embedding; "
-                                           "move the k slider above to try another."), self.k_figure,
-                              self.sizes_figure])
+                                           "move the k slider above to try another."), self._k_box])
         self.tabs = widgets.Tab(children=[map_tab, profile_tab, k_tab], titles=("Map", "Profiles", "Choice of k"))
+        self.show_profile(self.cluster_picker.value)
+        self.tabs.observe(lambda c: self._ensure(c["new"]), names="selected_index")
 
         self.method_picker.observe(lambda c: self.recluster(method=c["new"]), names="value")
         self.k_slider.observe(lambda c: self.recluster(n_clusters=c["new"]), names="value")
@@ -173,9 +173,11 @@ class ClusterDashboard(widgets.VBox):
         self.k_slider.disabled = own_k
         self.status.value = scores_html(self.result)
         self.show_map()
-        replace_figure(self.sizes_figure, cviz.cluster_sizes_figure(self.result))
-        replace_figure(self.k_figure, cviz.k_selection_figure(self.result))
-        replace_figure(self.overview_figure, cviz.cluster_profile_figure(self.result))
+        if "k" in self._figures:
+            replace_figure(self._figures["k"], cviz.k_selection_figure(self.result))
+            replace_figure(self._figures["sizes"], cviz.cluster_sizes_figure(self.result))
+        if "overview" in self._figures:
+            replace_figure(self._figures["overview"], cviz.cluster_profile_figure(self.result))
         previous = self.cluster_picker.value
         options = cluster_options(self.result)
         ids = [i for _, i in options]
@@ -196,11 +198,49 @@ class ClusterDashboard(widgets.VBox):
         """Show what sets ``cluster`` apart: table, bar figure and the label mix inside it."""
         self.profile_table.value = profile_table_html(self.result, cluster)
         self.label_mix.value = label_mix_html(self.result, cluster)
+        if "profile" not in self._figures:
+            return  # drawn when the Profiles tab opens
         figure, error = safe(lambda: cviz.cluster_profile_figure(self.result, cluster=cluster))
         if figure is None:
             self.profile_table.value += message_html(error, "error")
             return
-        replace_figure(self.profile_figure, figure)
+        replace_figure(self._figures["profile"], figure)
+
+    # -- figures of the other tabs, made on first use ------------------------------------
+    def _ensure(self, index) -> None:
+        if index == 1 and "profile" not in self._figures:
+            self._figures["profile"] = figure_widget(empty_figure("Pick a cluster.", title="Cluster profile"))
+            self._figures["overview"] = figure_widget(cviz.cluster_profile_figure(self.result))
+            self._profile_box.children = (self._figures["profile"], self._figures["overview"])
+            self.show_profile(self.cluster_picker.value)
+        elif index == 2 and "k" not in self._figures:
+            self._figures["k"] = figure_widget(cviz.k_selection_figure(self.result))
+            self._figures["sizes"] = figure_widget(cviz.cluster_sizes_figure(self.result))
+            self._k_box.children = (self._figures["k"], self._figures["sizes"])
+
+    @property
+    def profile_figure(self):
+        """Bars of the selected cluster's distinguishing features (FigureWidget)."""
+        self._ensure(1)
+        return self._figures["profile"]
+
+    @property
+    def overview_figure(self):
+        """Heatmap of every cluster's distinguishing features (FigureWidget)."""
+        self._ensure(1)
+        return self._figures["overview"]
+
+    @property
+    def k_figure(self):
+        """The k-selection curve (FigureWidget)."""
+        self._ensure(2)
+        return self._figures["k"]
+
+    @property
+    def sizes_figure(self):
+        """Rows per cluster (FigureWidget)."""
+        self._ensure(2)
+        return self._figures["sizes"]
 
     @staticmethod
     def _finds_own_k(method: str) -> bool:

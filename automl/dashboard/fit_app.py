@@ -211,7 +211,7 @@ class FitDashboard(widgets.VBox):
         leaderboard_tab = widgets.VBox(board_children)
 
         # Evaluation
-        self.evaluation_figures: dict[str, Any] = {}
+        self._evaluation_figures: dict[str, Any] = {}
         self.evaluation_title = widgets.HTML()
         self.evaluation_grid = widgets.GridBox(layout=widgets.Layout(
             grid_template_columns="repeat(2, minmax(0, 1fr))", grid_gap="8px", width="100%"))
@@ -227,7 +227,7 @@ class FitDashboard(widgets.VBox):
 
         # Training
         self.training_message = widgets.HTML()
-        self.training_figure = None
+        self._training_figure = None
         self.training_box = widgets.VBox()
         training_tab = widgets.VBox([self.training_message, self.training_box])
 
@@ -235,7 +235,7 @@ class FitDashboard(widgets.VBox):
         families = trial_families(result)
         self.family_filter = widgets.Dropdown(options=[ALL_FAMILIES] + families, value=ALL_FAMILIES,
                                               description="Family:")
-        self.search_figures: dict[str, Any] = {}
+        self._search_figures: dict[str, Any] = {}
         self.search_box = widgets.GridBox(layout=widgets.Layout(
             grid_template_columns="repeat(2, minmax(0, 1fr))", grid_gap="8px", width="100%"))
         self.trials_table = widgets.HTML()
@@ -259,8 +259,14 @@ class FitDashboard(widgets.VBox):
 
         self.tabs = widgets.Tab(children=[leaderboard_tab, evaluation_tab, training_tab, search_tab,
                                           data_tab, export_tab], titles=TAB_TITLES)
+        # Each FigureWidget ships plotly.js to the page, and anywidget gives a model 2 s to start:
+        # build a tab's figures when it is first opened, not all of them up front.
+        self._built = {0}
+        self._builders = {1: lambda: self._show_evaluation(self.model_picker.value),
+                          2: lambda: self._show_training(self.model_picker.value),
+                          3: lambda: self.show_family(self.family_filter.value)}
         self.show_model(best)
-        self.show_family(ALL_FAMILIES)
+        self.tabs.observe(lambda change: self._ensure(change["new"]), names="selected_index")
         self.model_picker.observe(lambda change: self.show_model(change["new"]), names="value")
         self.family_filter.observe(lambda change: self.show_family(change["new"]), names="value")
         super().__init__([header, self.model_picker, self.tabs])
@@ -270,8 +276,11 @@ class FitDashboard(widgets.VBox):
         """Point the Leaderboard highlight, Evaluation and Training tabs at model ``name``."""
         result = self.result
         self.leaderboard_table.value = leaderboard_html(result, name)
-        self._show_evaluation(name)
-        self._show_training(name)
+        self.training_message.value = message_html(training_summary(result, name))
+        if 1 in self._built:
+            self._show_evaluation(name)
+        if 2 in self._built:
+            self._show_training(name)
         if self.importance_figure is not None:
             self.show_importance()
 
@@ -289,16 +298,17 @@ class FitDashboard(widgets.VBox):
 
     def show_family(self, family: str) -> None:
         """Restrict the Search tab to ``family`` (or all families)."""
+        self._built.add(3)
         if not trial_families(self.result):
             self.search_box.children = ()
             self.trials_table.value = message_html("No search trials were recorded for this fit.")
             return
         figures, error = safe(lambda: search_figures(self.result, family))
         if figures is None:
-            self.search_figures = {}
+            self._search_figures = {}
             self.search_box.children = (widgets.HTML(message_html(error, "error")),)
         else:
-            self._fill(self.search_figures, figures, self.search_box)
+            self._fill(self._search_figures, figures, self.search_box)
         self.trials_table.value = trials_html(self.result, family)
 
     def _show_evaluation(self, name: str) -> None:
@@ -306,27 +316,50 @@ class FitDashboard(widgets.VBox):
                                        f"({self._test_rows()} rows).")
         figures, error = safe(lambda: evaluation_figures(self.result, name))
         if figures is None:
-            self.evaluation_figures = {}
+            self._evaluation_figures = {}
             self.evaluation_grid.children = (widgets.HTML(message_html(error, "error")),)
             return
-        self._fill(self.evaluation_figures, figures, self.evaluation_grid)
+        self._fill(self._evaluation_figures, figures, self.evaluation_grid)
 
     def _show_training(self, name: str) -> None:
-        self.training_message.value = message_html(training_summary(self.result, name))
         if not has_curves(self.result, name):
-            self.training_figure = None
+            self._training_figure = None
             self.training_box.children = ()
             return
         figure, error = safe(lambda: viz.training_curves_figure(self.result, model=name))
         if figure is None:
-            self.training_figure = None
+            self._training_figure = None
             self.training_box.children = (widgets.HTML(message_html(error, "error")),)
-        elif self.training_figure is None:
-            self.training_figure = figure_widget(figure)
-            self.training_box.children = (self.training_figure,)
+        elif self._training_figure is None:
+            self._training_figure = figure_widget(figure)
+            self.training_box.children = (self._training_figure,)
         else:
-            replace_figure(self.training_figure, figure)
-            self.training_box.children = (self.training_figure,)
+            replace_figure(self._training_figure, figure)
+            self.training_box.children = (self._training_figure,)
+
+    # -- figures, built when their tab is first opened (or first asked for) -------------------
+    def _ensure(self, index) -> None:
+        if index is not None and index not in self._built and index in self._builders:
+            self._built.add(index)
+            self._builders[index]()
+
+    @property
+    def evaluation_figures(self) -> dict[str, Any]:
+        """The selected model's evaluation figures (name -> FigureWidget)."""
+        self._ensure(1)
+        return self._evaluation_figures
+
+    @property
+    def training_figure(self):
+        """The selected model's epoch curves as a FigureWidget, None when it has none."""
+        self._ensure(2)
+        return self._training_figure
+
+    @property
+    def search_figures(self) -> dict[str, Any]:
+        """``history`` and ``hyperparameters`` FigureWidgets of the Search tab."""
+        self._ensure(3)
+        return self._search_figures
 
     @staticmethod
     def _fill(current: dict, figures: dict, box) -> None:

@@ -83,12 +83,16 @@ def split_rows(y: np.ndarray, task: str, *, test_size: float, val_size: float, s
     stratify = None
     if task != "regression":
         counts = np.bincount(y)
-        if counts.min() >= 3:
+        n_classes = int((counts > 0).sum())
+        if counts.min() >= 3 and min(n_test, n_val) >= n_classes:
             stratify = y
-        else:
+        elif counts.min() < 3:
             rare = int((counts < 3).sum())
             warn(f"{rare} class(es) have fewer than 3 rows, so the splits are not stratified; "
                  "some classes may be missing from the validation or test rows.", DataWarning)
+        else:  # a stratified split needs at least one row per class in each held-out part
+            warn(f"The {n_classes} classes do not fit in validation and test splits of {n_val} and {n_test} "
+                 "rows, so the splits are not stratified; some classes may be missing from them.", DataWarning)
     rest, test = train_test_split(rows, test_size=n_test, random_state=seed, stratify=stratify)
     strat_rest = None if stratify is None else y[rest]
     train, val = train_test_split(rest, test_size=n_val, random_state=seed + 1, stratify=strat_rest)

@@ -147,7 +147,8 @@ class Schema:
                     DataWarning,
                 )
             out[decision.name] = values
-        return pd.DataFrame(out, index=frame.index)
+        # the arrays are new: keep them as they are instead of copying them into one block
+        return pd.DataFrame(out, index=frame.index, copy=False)
 
 
 # -- canonical conversions ---------------------------------------------------------------

@@ -12,8 +12,12 @@ import json
 import logging
 import math
 import os
+import socket
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -30,7 +34,7 @@ __all__ = ["NeuralNetworkFamily", "SearchPlan", "plan_search", "default_director
 TUNER_NAMES = ("hyperband", "bayesian", "random")
 TRIAL_COLUMNS = ["trial", "score", "status", "params", "time_s", "epochs", "epochs_trained", "stopped_early", "best_epoch",
                  "val_loss", "history", "error", "stop_reason", "epoch_s", "planned_epochs", "initial_epoch",
-                 "parent_trial", "resumed"]
+                 "parent_trial", "resumed", "worker"]
 
 # Cost model for planning (conservative CPU figures; the deadline corrects any error):
 # seconds to build, trace and start a trial, and per epoch a fixed cost plus a cost per step.
@@ -39,6 +43,8 @@ _EPOCH_FIXED_S = 0.08
 _STEP_S = 0.012
 # The search keeps this much of its budget to load the best networks and return.
 _RESERVE_S = 1.5
+# A distributed chief waits at least this long after the deadline for workers to report their last trials.
+_GRACE_S = 30.0
 
 
 @dataclass
@@ -223,6 +229,10 @@ class NeuralNetworkFamily(ModelFamily):
         Most epochs per trial; sized to the data and budget when omitted.
     top_k : int, default=3
         Best networks offered to the leaderboard.
+    distributed : automl.distributed.DistributedConfig, optional
+        Run the search across processes: a ``chief`` serves KerasTuner's oracle
+        and collects the networks, ``worker`` processes run the trials (see
+        docs/distributed.md). All of them need the same data, options and ``directory``.
 
     Examples
     --------
@@ -236,7 +246,7 @@ class NeuralNetworkFamily(ModelFamily):
 
     def __init__(self, tuner: str = "hyperband", max_trials: int | None = None, directory=None,
                  overwrite: bool = False, hypermodel=None, search_space: dict | None = None,
-                 max_epochs: int | None = None, top_k: int = 3):
+                 max_epochs: int | None = None, top_k: int = 3, distributed=None):
         self.tuner = check_choice(tuner, "tuner", TUNER_NAMES)
         self.max_trials = check_number(max_trials, "max_trials", integer=True, low=1, allow_none=True)
         self.directory = directory
@@ -253,6 +263,11 @@ class NeuralNetworkFamily(ModelFamily):
         self.search_space = search_space
         self.max_epochs = check_number(max_epochs, "max_epochs", integer=True, low=1, allow_none=True)
         self.top_k = check_number(top_k, "top_k", integer=True, low=1)
+        if distributed is not None and getattr(distributed, "role", None) not in ("chief", "worker"):
+            raise InputError("`distributed` must be an automl.distributed.DistributedConfig (see "
+                             f"automl.distributed.resolve_distributed); got {distributed!r}.")
+        self.distributed = distributed
+        self._chief: dict | None = None
 
     # -- helpers ---------------------------------------------------------------------------------
     def _space(self, data: PreparedData) -> dict:
@@ -271,28 +286,17 @@ class NeuralNetworkFamily(ModelFamily):
         return np.asarray(data.y_train, dtype=np.int32), np.asarray(data.y_val, dtype=np.int32), 0.0, 1.0
 
     # -- the search ------------------------------------------------------------------------------
-    def fit(self, data: PreparedData, budget: Budget, hooks) -> FamilyResult:
-        """Search networks within ``budget``; resume the project in ``directory`` when there is one.
-
-        Returns
-        -------
-        FamilyResult
-            Up to ``top_k`` candidates and one row per trial (columns :data:`TRIAL_COLUMNS`).
-        """
-        # heavy (Keras, TensorFlow, KerasTuner): imported only when a search runs
+    def _setup(self, data: PreparedData) -> SimpleNamespace:
+        """Arrays, space, hypermodel and project folder: identical in every process of a search."""
         from .hypermodel import TabularHyperModel
-        from .tuner import SearchContext, make_tuner
 
         space = self._space(data)
         n_rows = len(data.y_train)
         batch_default = int(space["batch_size"].get("default", space["batch_size"].get("value", 32)))
-        reserve = min(_RESERVE_S + 0.3 * self.top_k, 0.1 * budget.seconds)
-        plan = plan_search(max(budget.remaining() - reserve, 1.0), n_rows, batch_default, self.tuner,
-                           self.max_epochs)
+        # converted once per search; every trial trains on these very arrays
         X_train = np.ascontiguousarray(data.X_train, dtype=np.float32)
         X_val = np.ascontiguousarray(data.X_val, dtype=np.float32)
         y_train, y_val, y_mean, y_std = self._targets(data)
-
         if self.hypermodel is None:
             hypermodel = TabularHyperModel(data.task, X_train.shape[1], data.n_classes, space=space, n_rows=n_rows)
         else:
@@ -301,42 +305,213 @@ class NeuralNetworkFamily(ModelFamily):
         if directory.exists() and not directory.is_dir():
             raise InputError(f"`directory`={str(directory)!r} is a file; give a folder path for the network search.")
         project = f"{self.name}_{self.tuner}_{_fingerprint(data, self.tuner, space if self.hypermodel is None else {}, self.hypermodel, self.max_epochs)}"
-        context = SearchContext(
-            task=data.task, metric=data.metric, n_classes=data.n_classes, X_val=X_val, y_val=data.y_val,
-            y_mean=y_mean, y_std=y_std, deadline=budget.deadline - reserve, seed=data.seed,
-            batch_size=batch_default, patience=plan.patience, top_k=self.top_k, hooks=hooks, family=self.name)
-        tuner = self._make_tuner(make_tuner, hypermodel, context, directory, project, plan, data.seed)
+        return SimpleNamespace(space=space, n_rows=n_rows, batch_default=batch_default, X_train=X_train, X_val=X_val,
+                               y_train=y_train, y_val=y_val, y_mean=y_mean, y_std=y_std, hypermodel=hypermodel,
+                               directory=directory, project=project)
 
+    def _context(self, data: PreparedData, s: SimpleNamespace, plan: SearchPlan, deadline: float, hooks,
+                 role: str = "", project_dir: str = ""):
+        from .tuner import SearchContext
+
+        return SearchContext(
+            task=data.task, metric=data.metric, n_classes=data.n_classes, X_val=s.X_val, y_val=data.y_val,
+            y_mean=s.y_mean, y_std=s.y_std, deadline=deadline, seed=data.seed, batch_size=s.batch_default,
+            patience=plan.patience, top_k=self.top_k, hooks=hooks, family=self.name, role=role,
+            worker_id=self.distributed.worker_id if self.distributed is not None else "", project_dir=project_dir)
+
+    def _reserve(self, budget: Budget) -> float:
+        return min(_RESERVE_S + 0.3 * self.top_k, 0.1 * budget.seconds)
+
+    def _search(self, tuner, context, data: PreparedData, s: SimpleNamespace, plan: SearchPlan) -> bool:
+        """Run the tuner's search loop; True when interrupted (Ctrl-C)."""
+        try:
+            with _quiet_tensorflow():
+                tuner.search(s.X_train, s.y_train, validation_data=(s.X_val, s.y_val), epochs=plan.max_epochs,
+                             class_weight=data.class_weight if data.is_classification else None, shuffle=True)
+        except KeyboardInterrupt:
+            context.stop_reason = "interrupted"
+            warn("Network search interrupted: returning the networks of the trials that finished.", SearchWarning)
+            return True
+        except RuntimeError as exc:
+            if "consecutive failures" not in str(exc):
+                raise
+            failure = str(exc).splitlines()[0]
+            context.stop_reason = "failures"
+            warn(f"Network search stopped after repeated failed trials ({failure}); see result.trials "
+                 "for each trial's error.", SearchWarning)
+        return False
+
+    def fit(self, data: PreparedData, budget: Budget, hooks) -> FamilyResult:
+        """Search networks within ``budget``; resume the project in ``directory`` when there is one.
+
+        With ``distributed`` set, a chief serves the search to the workers (see
+        :meth:`begin`) and collects their networks; a worker runs the trials
+        the chief's oracle hands out until it says the search is over, and
+        returns its trials without candidates.
+
+        Returns
+        -------
+        FamilyResult
+            Up to ``top_k`` candidates and one row per trial (columns :data:`TRIAL_COLUMNS`).
+        """
+        # heavy (Keras, TensorFlow, KerasTuner): imported only when a search runs
+        from .tuner import make_tuner
+
+        role = self.distributed.role if self.distributed is not None else ""
+        if role == "chief":
+            if self._chief is None:
+                self.begin(data, budget, hooks)
+            return self._finish_chief(hooks)
+        if role == "worker":
+            return self._work(data, hooks)
+
+        s = self._setup(data)
+        reserve = self._reserve(budget)
+        plan = plan_search(max(budget.remaining() - reserve, 1.0), s.n_rows, s.batch_default, self.tuner,
+                           self.max_epochs)
+        context = self._context(data, s, plan, budget.deadline - reserve, hooks)
+        tuner = self._make_tuner(make_tuner, s.hypermodel, context, s.directory, s.project, plan, data.seed)
         interrupted = False
-        failure = ""
         if not budget.expired():
-            try:
-                with _quiet_tensorflow():
-                        tuner.search(X_train, y_train, validation_data=(X_val, y_val), epochs=plan.max_epochs,
-                                 class_weight=data.class_weight if data.is_classification else None, shuffle=True)
-            except KeyboardInterrupt:
-                interrupted = True
-                context.stop_reason = "interrupted"
-                warn("Network search interrupted: returning the networks of the trials that finished.",
-                     SearchWarning)
-            except RuntimeError as exc:
-                if "consecutive failures" not in str(exc):
-                    raise
-                failure = str(exc).splitlines()[0]
-                context.stop_reason = "failures"
-                warn(f"Network search stopped after repeated failed trials ({failure}); see result.trials "
-                     "for each trial's error.", SearchWarning)
+            interrupted = self._search(tuner, context, data, s, plan)
         else:
             context.stop_reason = "budget"
-        return self._collect(tuner, context, plan, project, directory, interrupted)
+        return self._collect(tuner, context, plan, s.project, s.directory, interrupted)
+
+    # -- distributed search (automl.distributed) ---------------------------------------------------
+    def begin(self, data: PreparedData, budget: Budget, hooks) -> None:
+        """Chief only: start serving the search to the workers now; :meth:`fit` later waits for its end.
+
+        The orchestrator calls this before fitting the other families, so the
+        workers train networks while the chief fits the classic models. The
+        search ends at ``budget``'s deadline (less a small reserve to collect
+        the networks), or earlier when the oracle is done.
+        """
+        from ..distributed import CHIEF_FILE, OracleServer, announce_search
+        from .tuner import make_tuner
+
+        if self.distributed is None or self.distributed.role != "chief":
+            raise InputError("`begin` serves a distributed search: create the family with a chief's "
+                             "`distributed` configuration (automl.distributed.resolve_distributed('chief')).")
+        s = self._setup(data)
+        project_dir = s.directory / s.project
+        # a stale announcement (finished or not) must not send workers into this new search early
+        (project_dir / CHIEF_FILE).unlink(missing_ok=True)
+        reserve = self._reserve(budget)
+        plan = plan_search(max(budget.remaining() - reserve, 1.0), s.n_rows, s.batch_default, self.tuner,
+                           self.max_epochs)
+        context = self._context(data, s, plan, budget.deadline - reserve, hooks, role="chief",
+                                project_dir=str(project_dir))
+        tuner = self._make_tuner(make_tuner, s.hypermodel, context, s.directory, s.project, plan, data.seed)
+        tuner.oracle.stop_at = context.deadline
+        tuner.oracle.min_trial_s = context.min_trial_s
+        server = OracleServer(tuner.oracle, self.distributed)
+        announcement = {
+            "deadline_unix": time.time() + (context.deadline - time.monotonic()),
+            "plan": {"max_epochs": plan.max_epochs, "factor": plan.factor, "min_epochs": plan.min_epochs,
+                     "patience": plan.patience, "epoch_s": plan.epoch_s},
+            "tuner": self.tuner, "max_trials": self.max_trials, "address": self.distributed.address,
+            "host": socket.gethostname(), "pid": os.getpid(), "started_unix": time.time(), "finished": False,
+        }
+        announce_search(project_dir, announcement)
+        self._chief = {"tuner": tuner, "context": context, "plan": plan, "setup": s, "server": server,
+                       "known": set(tuner.oracle.trials), "announcement": announcement,
+                       "started": time.monotonic()}
+
+    def _report_ended(self, tuner, reported: set, hooks) -> None:
+        """Tell listeners about trials the workers have finished since the last look."""
+        from .tuner import hook_payload
+
+        for trial_id in list(tuner.oracle.end_order):
+            if trial_id in reported:
+                continue
+            try:
+                record = json.loads(tuner._record_path(trial_id).read_text())
+            except (OSError, ValueError):
+                continue  # not on the shared filesystem yet: next look
+            reported.add(trial_id)
+            hooks.on_trial_end(hook_payload(record, self.name))
+
+    def _finish_chief(self, hooks) -> FamilyResult:
+        """Wait until the workers have finished (or the deadline and a grace period passed), then collect."""
+        from ..distributed import announce_search
+
+        state, self._chief = self._chief, None
+        tuner, context, plan, s, server = (state[k] for k in ("tuner", "context", "plan", "setup", "server"))
+        oracle = tuner.oracle
+        deadline = context.deadline
+        # workers stop training at the deadline after their current step; give them time to report back
+        grace = max(_GRACE_S, 0.25 * (deadline - state["started"]))
+        reported = set(state["known"])
+        interrupted = False
+        try:
+            while True:
+                self._report_ended(tuner, reported, hooks)
+                now = time.monotonic()
+                over = server.stop_triggered or now >= deadline
+                if over and not oracle.ongoing_trials and not oracle.tuner_ids:
+                    break
+                if now >= deadline + grace:
+                    running = sorted(t.trial_id for t in dict(oracle.ongoing_trials).values())
+                    warn(f"Stopped waiting for the workers {sorted(oracle.tuner_ids)} {grace:.0f} s after the deadline"
+                         f"{'; unfinished trials ' + str(running) if running else ''} (a worker died or its "
+                         "steps are slower than the grace period).", SearchWarning)
+                    break
+                try:
+                    oracle._check_consecutive_failures()
+                except RuntimeError as exc:
+                    context.stop_reason = "failures"
+                    warn(f"Network search stopped after repeated failed trials ({str(exc).splitlines()[0]}); "
+                         "see result.trials for each trial's error.", SearchWarning)
+                    break
+                time.sleep(0.25)
+        except KeyboardInterrupt:
+            interrupted = True
+            context.stop_reason = "interrupted"
+            warn("Network search interrupted: returning the networks of the trials that finished.", SearchWarning)
+        finally:
+            server.stop()
+            announce_search(Path(context.project_dir), {**state["announcement"], "finished": True})
+        if not context.stop_reason:
+            limit = self.max_trials
+            if limit and len(oracle.trials) >= limit:
+                context.stop_reason = "max_trials"
+            elif server.stop_triggered and time.monotonic() < deadline:
+                context.stop_reason = "exhausted"
+            else:
+                context.stop_reason = "budget"
+        tuner.load_records()
+        for trial_id, record in tuner.records.items():
+            if trial_id not in state["known"]:
+                record["resumed"] = False
+        self._report_ended(tuner, reported, hooks)
+        with _quiet_tensorflow():
+            return self._collect(tuner, context, plan, s.project, s.directory, interrupted)
+
+    def _work(self, data: PreparedData, hooks) -> FamilyResult:
+        """Worker: wait for the chief's announcement, then run the trials its oracle hands out."""
+        from ..distributed import wait_for_chief
+        from .tuner import make_tuner
+
+        s = self._setup(data)
+        project_dir = s.directory / s.project
+        info = wait_for_chief(project_dir, self.distributed,
+                              say=lambda text: print(text, file=sys.stderr, flush=True))
+        plan = SearchPlan(**info["plan"])
+        deadline = time.monotonic() + (float(info["deadline_unix"]) - time.time())
+        context = self._context(data, s, plan, deadline, hooks, role="worker", project_dir=str(project_dir))
+        tuner = self._make_tuner(make_tuner, s.hypermodel, context, s.directory, s.project, plan, data.seed)
+        interrupted = self._search(tuner, context, data, s, plan)
+        return self._collect(tuner, context, plan, s.project, s.directory, interrupted, candidates=False)
 
     def _make_tuner(self, make_tuner, hypermodel, context, directory, project, plan, seed):
         options = dict(directory=directory, project_name=project, max_trials=self.max_trials,
-                       max_epochs=plan.max_epochs, factor=plan.factor, min_epochs=plan.min_epochs, seed=seed)
+                       max_epochs=plan.max_epochs, factor=plan.factor, min_epochs=plan.min_epochs, seed=seed,
+                       distributed=self.distributed)
         try:
             return make_tuner(self.tuner, hypermodel, context, overwrite=self.overwrite, **options)
         except (ValueError, KeyError, RuntimeError, OSError) as exc:
-            if self.overwrite:
+            if self.overwrite or (self.distributed is not None and self.distributed.role == "worker"):
                 raise
             # A search killed while writing its state leaves files KerasTuner cannot read.
             warn(f"Could not resume the network search in {str(directory / project)!r} ({exc}); starting afresh.",
@@ -344,8 +519,10 @@ class NeuralNetworkFamily(ModelFamily):
             return make_tuner(self.tuner, hypermodel, context, overwrite=True, **options)
 
     def _collect(self, tuner, context, plan: SearchPlan, project: str, directory: Path,
-                 interrupted: bool) -> FamilyResult:
-        order = [t for t in tuner.oracle.start_order if t in tuner.records]
+                 interrupted: bool, candidates: bool = True) -> FamilyResult:
+        # a worker's oracle is the chief's: its own trials, in the order it ran them
+        started = context.ran if context.role == "worker" else tuner.oracle.start_order
+        order = [t for t in started if t in tuner.records]
         order += [t for t in tuner.records if t not in order]
         rows = []
         for trial_id in order:
@@ -360,7 +537,12 @@ class NeuralNetworkFamily(ModelFamily):
         search = {"tuner": self.tuner, "directory": str(directory / project), "stop_reason": context.stop_reason,
                   "interrupted": interrupted, "max_epochs": plan.max_epochs, "factor": plan.factor,
                   "min_epochs": plan.min_epochs, "patience": plan.patience, "trials": len(trials)}
+        if context.role:
+            search["distributed"] = context.role
+            search["workers"] = sorted({str(w) for w in trials["worker"].dropna()}) if len(trials) else []
         trials.attrs.update(search)
+        if not candidates:  # a worker: the chief ranks the networks
+            return FamilyResult([], trials)
 
         good = [tuner.records[t] for t in order if tuner.records[t]["status"] == "ok"
                 and math.isfinite(tuner.records[t]["score"])]

@@ -28,17 +28,19 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
+from ..errors import SearchWarning, warn
 from ..models.base import score_predictor
 from ..persist import atomic_file
 from .predictor import KerasPredictor
 
-__all__ = ["SearchContext", "make_tuner", "TUNERS", "RECORD_FILE"]
+__all__ = ["SearchContext", "make_tuner", "hook_payload", "TUNERS", "RECORD_FILE"]
 
 TUNERS = ("hyperband", "bayesian", "random")
 RECORD_FILE = "automl_trial.json"
 _COMPLETED = kt.engine.trial.TrialStatus.COMPLETED
 _STOPPED = kt.engine.trial.TrialStatus.STOPPED
 _IDLE = kt.engine.trial.TrialStatus.IDLE
+_RUNNING = kt.engine.trial.TrialStatus.RUNNING
 
 
 @dataclass
@@ -85,6 +87,11 @@ class SearchContext:
     min_trial_s: float = 1.5
     stop_reason: str = ""
     ran: list[str] = field(default_factory=list)
+    # distributed search (automl.distributed): "" (one process), "chief" or "worker"
+    role: str = ""
+    worker_id: str = ""
+    # a worker's view of the chief's announcement (deadline, finished flag), re-read before each trial
+    project_dir: str = ""
 
 
 # -- oracles ---------------------------------------------------------------------------------
@@ -95,12 +102,40 @@ def _write_json(path, obj) -> None:
 
 
 class _DefaultsFirst:
-    """Oracle mixin: defaults first, and state files written atomically.
+    """Oracle mixin: defaults first, state files written atomically, an optional deadline.
 
     The very first trial uses the space's defaults, a proven warm start. KerasTuner
     writes its JSON state in place; a search killed at that moment could not be
     resumed, so every write here goes through a temporary file and a rename.
+
+    ``stop_at`` (a ``time.monotonic()`` time, set by a distributed chief) makes
+    the oracle answer "search over" to workers asking for a trial that could not
+    do useful work before it: less than ``min_trial_s`` or 30% of the median
+    trial so far left. A single-process search checks its deadline itself.
     """
+
+    stop_at: float | None = None
+    min_trial_s: float = 1.5
+
+    def populate_space(self, trial_id):  # noqa: D102
+        if self.stop_at is not None:
+            durations = list(getattr(self, "_durations", {}).values())
+            need = max(self.min_trial_s, 0.3 * float(np.median(durations))) if durations else self.min_trial_s
+            if time.monotonic() + need > self.stop_at:
+                return {"status": _STOPPED, "values": None}
+        return super().populate_space(trial_id)
+
+    def create_trial(self, tuner_id):  # noqa: D102
+        trial = super().create_trial(tuner_id)
+        if trial.status == _RUNNING:
+            self.__dict__.setdefault("_begun", {})[trial.trial_id] = time.monotonic()
+        return trial
+
+    def end_trial(self, trial):  # noqa: D102
+        begun = self.__dict__.get("_begun", {}).pop(trial.trial_id, None)
+        if begun is not None:
+            self.__dict__.setdefault("_durations", {})[trial.trial_id] = time.monotonic() - begun
+        return super().end_trial(trial)
 
     def save(self):  # noqa: D102
         _write_json(self._get_oracle_fname(), self.get_state())
@@ -187,6 +222,14 @@ def _last_line(message: str | None) -> str:
     return lines[-1][:500] if lines else "trial failed"
 
 
+def hook_payload(record: dict, family: str) -> dict:
+    """What progress listeners receive in ``on_trial_end`` for one trial record."""
+    payload = {key: record.get(key) for key in ("trial", "score", "status", "params", "time_s", "epochs",
+                                                 "stopped_early", "val_loss", "error")}
+    payload["family"] = family
+    return payload
+
+
 def trial_params(values: dict) -> dict:
     """The trial's hyperparameters without KerasTuner's bookkeeping (``tuner/...``)."""
     return {k: v for k, v in values.items() if not str(k).startswith("tuner/")}
@@ -250,8 +293,31 @@ class SearchTunerMixin:
         return float(score_predictor(predictor, ctx.X_val, ctx.y_val, ctx.task, ctx.metric))
 
     # search loop ----------------------------------------------------------------------------
+    def _is_worker(self):
+        # KerasTuner asks its environment variables; automl's role may come from arguments instead.
+        ctx = getattr(self, "ctx", None)
+        return ctx is not None and ctx.role == "worker"
+
+    def _follow_chief(self) -> bool:
+        """A worker re-reads the chief's announcement: the deadline may move, the search may be over."""
+        from ..distributed import read_announcement
+
+        ctx = self.ctx
+        info = read_announcement(Path(ctx.project_dir))
+        if info is None:
+            return True  # being rewritten, or a shared filesystem hiccup: the oracle still decides
+        if info.get("finished"):
+            ctx.stop_reason = "finished"
+            return False
+        ctx.deadline = time.monotonic() + (float(info["deadline_unix"]) - time.time())
+        return True
+
     def _may_start_trial(self) -> bool:
         ctx = self.ctx
+        if ctx.role == "worker":
+            # The chief's oracle knows the deadline and answers "stop"; asking it also tells it
+            # that this worker is done, which the chief waits for before it collects.
+            return self._follow_chief()
         left = ctx.deadline - time.monotonic()
         done = [self.records[t]["time_s"] for t in ctx.ran if t in self.records
                 and self.records[t]["status"] == "ok"]
@@ -266,28 +332,47 @@ class SearchTunerMixin:
     def search(self, *fit_args, **fit_kwargs):
         """Run trials until the oracle stops, ``max_trials`` is reached or the deadline nears.
 
-        Mirrors :meth:`keras_tuner.engine.base_tuner.BaseTuner.search` (single
-        worker) with a budget check before each new trial.
+        Mirrors :meth:`keras_tuner.engine.base_tuner.BaseTuner.search` with a
+        budget check before each new trial. A distributed worker asks the
+        chief's oracle for trials and stops when it answers that the search is
+        over (or cannot be reached: ``stop_reason == "oracle_unavailable"``).
         """
-        self.oracle.verbose = 0
+        from ..distributed import OracleUnavailable
+
+        worker = self.ctx.role == "worker"
+        if not worker:
+            self.oracle.verbose = 0
         self.on_search_begin()
         idle = 0
-        while self._may_start_trial():
-            trial = self.oracle.create_trial(self.tuner_id)
-            if trial.status == _STOPPED:
-                limit = self.oracle.max_trials
-                self.ctx.stop_reason = "max_trials" if limit and len(self.oracle.trials) >= limit else "exhausted"
-                break
-            if trial.status == _IDLE:
-                idle += 1
-                if idle > 3:  # single worker: nothing else will finish a pending trial
-                    self.ctx.stop_reason = "exhausted"
+        try:
+            while self._may_start_trial():
+                trial = self.oracle.create_trial(self.tuner_id)
+                if trial.status == _STOPPED:
+                    if worker:
+                        self.ctx.stop_reason = "finished"
+                        break
+                    limit = self.oracle.max_trials
+                    self.ctx.stop_reason = "max_trials" if limit and len(self.oracle.trials) >= limit else "exhausted"
                     break
-                continue
-            idle = 0
-            self.on_trial_begin(trial)
-            self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
-            self.on_trial_end(trial)
+                if trial.status == _IDLE:
+                    if worker:  # other workers still run the trials the oracle waits for
+                        time.sleep(0.5)
+                        continue
+                    idle += 1
+                    if idle > 3:  # single worker: nothing else will finish a pending trial
+                        self.ctx.stop_reason = "exhausted"
+                        break
+                    continue
+                idle = 0
+                self.on_trial_begin(trial)
+                self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+                self.on_trial_end(trial)
+        except OracleUnavailable as exc:
+            if not worker:
+                raise
+            self.ctx.stop_reason = "oracle_unavailable"
+            warn(f"Worker {self.tuner_id} stopped: {exc}. The chief has ended the search or cannot be reached.",
+                 SearchWarning)
         self.on_search_end()
 
     def on_trial_begin(self, trial):  # noqa: D102
@@ -302,7 +387,9 @@ class SearchTunerMixin:
             self._run_and_update_trial(trial, *fit_args, **fit_kwargs)
             trial.status = _COMPLETED
         except Exception as exc:  # noqa: BLE001 - one failed trial must not end the search
-            if isinstance(exc, kt.errors.FatalError):
+            from ..distributed import OracleUnavailable
+
+            if isinstance(exc, (kt.errors.FatalError, OracleUnavailable)):
                 raise
             trial.status = "FAILED" if isinstance(exc, kt.errors.FailedTrialError) else "INVALID"
             trial.message = traceback.format_exc()
@@ -371,8 +458,8 @@ class SearchTunerMixin:
         # parent's curve up to that epoch so the history shows the whole training.
         prefix: dict[str, list[float]] = {}
         parent = hp.values.get("tuner/trial_id")
-        if parent is not None and parent in self.records and self.records[parent].get("history"):
-            p = self.records[parent]
+        p = self._parent_record(parent)
+        if p is not None and p.get("history"):
             cut = int(p.get("best_epoch", 0)) + 1
             prefix = {k: list(v[:cut]) for k, v in p["history"].items()}
         offset = len(prefix.get("loss", []))
@@ -390,6 +477,17 @@ class SearchTunerMixin:
         )
         self._keep(trial.trial_id, score, predictor)
         return results
+
+    def _parent_record(self, parent: str | None) -> dict | None:
+        # A distributed worker may promote a trial another worker ran: its record is in the shared directory.
+        if parent is None:
+            return None
+        if parent not in self.records:
+            try:
+                return json.loads(self._record_path(parent).read_text())
+            except (OSError, ValueError):
+                return None
+        return self.records[parent]
 
     def _keep(self, trial_id: str, score: float, predictor: KerasPredictor) -> None:
         self.models[trial_id] = predictor
@@ -422,6 +520,7 @@ class SearchTunerMixin:
             "error": "" if ok else _last_line(trial.message),
             "parent_trial": pending.get("parent_trial"),
             "resumed": False,
+            "worker": self.tuner_id if self.ctx.role else None,
         }
         if not ok:
             self.models.pop(trial.trial_id, None)
@@ -432,15 +531,11 @@ class SearchTunerMixin:
             super().on_trial_end(trial)  # the oracle records the trial and saves its state
         finally:
             # listeners hear of a trial only once it is safely on disk
-            self.ctx.hooks.on_trial_end({
-                "family": self.ctx.family, "trial": record["trial"], "score": record["score"],
-                "status": record["status"], "params": record["params"], "time_s": record["time_s"],
-                "epochs": record["epochs"], "stopped_early": record["stopped_early"],
-                "val_loss": record["val_loss"], "error": record["error"],
-            })
+            self.ctx.hooks.on_trial_end(hook_payload(record, self.ctx.family))
 
     def save(self):  # noqa: D102 - as BaseTuner.save, written atomically
-        self.oracle.save()
+        if not self._is_worker():  # a worker's oracle is the chief's, saved there
+            self.oracle.save()
         _write_json(self._get_tuner_fname(), self.get_state())
 
     def load_model(self, trial):  # noqa: D102 - KerasTuner's, without the optimizer-state warning
@@ -469,8 +564,11 @@ class RandomSearch(SearchTunerMixin, kt.RandomSearch):
 
 def make_tuner(kind: str, hypermodel, context: SearchContext, *, directory: Path, project_name: str,
                overwrite: bool, max_trials: int | None, max_epochs: int, factor: int = 3, min_epochs: int = 1,
-               seed: int = 0, max_consecutive_failed_trials: int = 5):
+               seed: int = 0, max_consecutive_failed_trials: int = 5, distributed=None):
     """Build (or reload) the tuner ``kind`` for one project directory.
+
+    ``distributed`` (a :class:`automl.distributed.DistributedConfig`) with role
+    ``worker`` gives the tuner a client of the chief's oracle instead of its own.
 
     Returns
     -------
@@ -496,7 +594,17 @@ def make_tuner(kind: str, hypermodel, context: SearchContext, *, directory: Path
     # KerasTuner prints "Reloading Tuner from ..." and trial banners: keep notebooks clean.
     with contextlib.redirect_stdout(io.StringIO()):
         kt.Tuner.__init__(tuner, oracle=oracle, hypermodel=hypermodel, directory=str(directory),
-                          project_name=project_name, overwrite=overwrite)
-    tuner.oracle.verbose = 0
+                          project_name=project_name, overwrite=overwrite and context.role != "worker",
+                          tuner_id=context.worker_id or None)
+    # KerasTuner wraps the oracle in its gRPC client when KERASTUNER_* variables are set;
+    # automl decides the role itself (automl.distributed) and makes its own client.
+    oracle = getattr(tuner.oracle, "_oracle", tuner.oracle)
+    tuner.oracle = oracle
+    oracle.verbose = 0
+    if context.role == "worker":
+        from ..distributed import oracle_client
+
+        tuner.oracle = oracle_client(oracle, distributed)
+        return tuner  # the records live with the chief's oracle
     tuner.load_records()
     return tuner
