@@ -95,6 +95,19 @@ def _median(values: np.ndarray) -> float:
     return float(np.median(values)) if len(values) else 0.0
 
 
+class _Imputer(SimpleImputer):
+    """``SimpleImputer`` that does not copy the matrix to append an indicator block with no columns.
+
+    scikit-learn stacks the missing-value indicators onto the imputed matrix
+    even when no training column had a missing value, a full copy for nothing.
+    """
+
+    def _concatenate_indicator(self, X_imputed, X_indicator):
+        if X_indicator is not None and X_indicator.shape[1] == 0 and not hasattr(X_imputed, "tocsr"):
+            return X_imputed
+        return super()._concatenate_indicator(X_imputed, X_indicator)
+
+
 def _clip(values):
     # The scalers hand over an array of their own: clip it in place and return float32 at once, so
     # the column blocks are stacked in float32 and the training matrix never exists twice in float64.
@@ -153,7 +166,7 @@ def choose_numeric_scaling(frame: pd.DataFrame, schema: Schema) -> str:
 
 
 def _numeric_steps(scaling: str = "standard") -> list:
-    impute = ("impute", SimpleImputer(strategy=_median, add_indicator=True, keep_empty_features=True))
+    impute = ("impute", _Imputer(strategy=_median, add_indicator=True, keep_empty_features=True))
     clip = ("clip", FunctionTransformer(_clip, feature_names_out="one-to-one"))
     if scaling == "joint":
         return [impute, ("scale", JointScaler()), clip]

@@ -149,7 +149,7 @@ def test_search_history_and_hyperparameters(binary, tmp_path):
         viz.hyperparameter_figure(binary, family="nope")
 
     loaded = automl.load(binary.save(tmp_path / "saved"))
-    assert isinstance(loaded.trials["params"].iloc[0], str)  # JSON text after a round trip
+    assert isinstance(loaded.trials["params"].iloc[0], dict)  # decoded back from JSON on load
     again = viz.hyperparameter_figure(loaded, family="linear")
     np.testing.assert_allclose(again.data[0].x, hp.data[0].x)
 

@@ -357,9 +357,12 @@ def cluster_profiles(frame: pd.DataFrame, labels: np.ndarray, schema, *, top: in
             a, b = a[np.isfinite(a)], b[np.isfinite(b)]
             if len(a) == 0 or len(b) == 0:
                 continue
-            pooled = np.sqrt((np.var(a) + np.var(b)) / 2)
+            # the effect is scale-free: computing it on values divided by their largest magnitude
+            # keeps the variance finite for numbers near the float64 limit
+            scale = max(float(np.abs(a).max()), float(np.abs(b).max())) or 1.0
+            pooled = np.sqrt((np.var(a / scale) + np.var(b / scale)) / 2)
             difference = float(a.mean() - b.mean())
-            effect = difference / pooled if pooled > 0 else 0.0
+            effect = (difference / scale) / pooled if pooled > 0 else 0.0
             role = schema_role(schema, name)
             unit = " (days since 1970)" if role == "datetime" else ""
             candidates.append({"feature": name, "kind": role, "cluster_value": float(a.mean()),

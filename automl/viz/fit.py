@@ -160,12 +160,16 @@ def leaderboard_figure(result):
     scale = np.nanmax(np.abs(_natural(result, board["val_score"]))) if len(board) else 1.0
     # A gap above 5% of the score's size is worth a warning colour.
     warn_at = 0.05 * (scale if np.isfinite(scale) and scale > 0 else 1.0)
+    widest = float(np.nanmax(np.abs(gap))) if np.isfinite(gap).any() else 0.0
     fig.add_trace(go.Bar(
         y=names, x=gap, orientation="h", name="gap", showlegend=False,
         marker_color=["#E45756" if g > warn_at else "#9DA5B4" for g in np.nan_to_num(gap)],
-        text=[f"{g:+.3f}" if np.isfinite(g) else "" for g in gap], textposition="auto",
+        # labels inside wide bars; a near-zero bar has no room, so its label would be clipped: skip it
+        text=[f"{g:+.3f}" if np.isfinite(g) and abs(g) >= 0.25 * widest else "" for g in gap],
+        textposition="inside", insidetextanchor="end",
         hovertemplate="%{y}<br>train − validation: %{x:.4f}<extra></extra>",
     ), row=1, col=2)
+    fig.update_yaxes(showticklabels=False, row=1, col=2)
     fig.add_vline(x=0, line_color=LINE_COLOR, row=1, col=2)
     height = 140 + 78 * len(board)
     styled(fig, title=f"Models compared on {result.metric}", height=min(max(height, 320), 1400),
