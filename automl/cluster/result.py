@@ -282,6 +282,8 @@ class ClusterResult:
 
     @classmethod
     def _load(cls, path: Path, manifest: dict) -> "ClusterResult":
+        from ..result import _decode_json_columns
+
         meta = json.loads((path / "result.json").read_text())
         entries = meta["files"]
         arrays = np.load(path / "arrays.npz", allow_pickle=False)
@@ -302,6 +304,6 @@ class ClusterResult:
             encoder=persist.load_object(path, entries["encoder"]) if "encoder" in entries else None,
             reducer=persist.load_object(path, entries["reducer"]) if "reducer" in entries else None,
             clustering=persist.load_object(path, entries["clustering"]),
-            trials=pd.read_parquet(path / "trials.parquet"),
+            trials=_decode_json_columns(pd.read_parquet(path / "trials.parquet"), ("params",)),
             _map3d=arrays["map3d"] if "map3d" in arrays.files else None,
         )
