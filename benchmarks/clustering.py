@@ -50,6 +50,12 @@ def run(name: str, frame: pd.DataFrame, label: str, budget: float) -> list[dict]
                      "seconds": round(seconds, 1)})
         print(rows[-1], flush=True)
 
+    raw = frame.drop(columns=[label]).select_dtypes("number").fillna(0.0).to_numpy(dtype=float)
+    start = time.monotonic()
+    record("k-means on raw values", fit_clustering(raw, "kmeans", k).labels, time.monotonic() - start)
+    start = time.monotonic()
+    _, raw_manifold = make_manifold(raw)
+    record("UMAP+GMM on raw values", fit_clustering(raw_manifold, "gmm", k).labels, time.monotonic() - start)
     _, _, _, _, X = _prepare(frame, label)
     start = time.monotonic()
     record("k-means on features", fit_clustering(X, "kmeans", k).labels, time.monotonic() - start)
