@@ -111,6 +111,11 @@ def _cmd_fit(args) -> int:
               f"trials {list(result.trials['trial']) if len(result.trials) else []}")
         return 0
     _print_leaderboard(result.leaderboard)
+    return _save_and_report(result, args)
+
+
+def _save_and_report(result, args) -> int:
+    """Save ``result`` to ``--out`` and write its report when ``--report`` was given."""
     result.save(args.out)
     print(f"saved the result to {args.out}")
     if args.report:
@@ -149,11 +154,7 @@ def _cmd_cluster(args) -> int:
         options["time_budget"] = args.time_budget
     result = cluster(args.data, **options)
     print("scores: " + ", ".join(f"{k}={v:.4f}" for k, v in result.scores.items()))
-    result.save(args.out)
-    print(f"saved the result to {args.out}")
-    if args.report:
-        print(f"wrote {result.report(args.report, offline=not args.cdn)}")
-    return 0
+    return _save_and_report(result, args)
 
 
 def _cmd_report(args) -> int:

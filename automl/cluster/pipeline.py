@@ -7,7 +7,6 @@ clustering with a chosen k -> scores, profiles, display maps -> ClusterResult.
 
 from __future__ import annotations
 
-import difflib
 import time
 import warnings
 from typing import Any, Iterable
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..budget import Budget
-from ..data import check_number, infer_schema, read_table
+from ..data import check_column, check_number, infer_schema, read_table
 from ..errors import InputError
 from ..preprocess import build_preprocessor, choose_numeric_scaling
 from ..progress import make_hooks
@@ -33,18 +32,7 @@ _MIN_ROWS = 20
 
 
 def _check_labels(frame: pd.DataFrame, labels) -> str | None:
-    if labels is None:
-        return None
-    if not isinstance(labels, (str, int)) or isinstance(labels, bool):
-        raise InputError(f"`labels` must be a column name (str), got {type(labels).__name__}.")
-    name = str(labels)
-    if name not in frame.columns:
-        close = difflib.get_close_matches(name, list(frame.columns), n=3)
-        hint = f" Did you mean {close}?" if close else f" Available columns: {list(frame.columns)[:20]}."
-        raise InputError(f"`labels` column {name!r} is not in the data.{hint}")
-    if frame.shape[1] < 2:
-        raise InputError(f"The data has only the labels column {name!r}; add feature columns to cluster.")
-    return name
+    return None if labels is None else check_column(frame, labels, argument="labels", role="`labels`")
 
 
 def _check_n_clusters(n_clusters, method: str) -> int | None:

@@ -121,19 +121,28 @@ def _normalise_columns(frame: pd.DataFrame, argument: str) -> pd.DataFrame:
     return frame
 
 
-def check_target(frame: pd.DataFrame, target: Any) -> str:
-    """Return the target column's name, or raise an InputError that suggests one."""
-    if not isinstance(target, (str, int)):
-        raise InputError(f"`target` must be a column name (str), got {type(target).__name__}.")
-    name = str(target)
+def check_column(frame: pd.DataFrame, column: Any, *, argument: str, role: str) -> str:
+    """Return ``column`` as a name present in ``frame`` beside at least one other column.
+
+    Raises an InputError naming ``argument`` that suggests close column names
+    (case-insensitive matches first) when it is absent.
+    """
+    if isinstance(column, bool) or not isinstance(column, (str, int)):
+        raise InputError(f"`{argument}` must be a column name (str), got {type(column).__name__}.")
+    name = str(column)
     if name not in frame.columns:
         close = [c for c in frame.columns if c.lower() == name.lower()]
         close = close or difflib.get_close_matches(name, list(frame.columns), n=3)
         hint = f" Did you mean {close}?" if close else f" Available columns: {list(frame.columns)[:20]}."
-        raise InputError(f"Target column {name!r} is not in the data.{hint}")
+        raise InputError(f"{role} column {name!r} is not in the data.{hint}")
     if frame.shape[1] < 2:
-        raise InputError(f"The data has only the target column {name!r}; add at least one feature column.")
+        raise InputError(f"The data has only the {role.lower()} column {name!r}; add at least one feature column.")
     return name
+
+
+def check_target(frame: pd.DataFrame, target: Any) -> str:
+    """Return the target column's name, or raise an InputError that suggests one."""
+    return check_column(frame, target, argument="target", role="Target")
 
 
 def drop_missing_target(frame: pd.DataFrame, target: str) -> pd.DataFrame:
