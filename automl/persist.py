@@ -33,10 +33,13 @@ import platform
 import re
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
 import joblib
+import numpy as np
+import pandas as pd
 
 from .errors import AutomlWarning, IntegrityError, InputError, warn
 
@@ -432,3 +435,49 @@ def load(path: str | os.PathLike):
             f"{str(target)!r} passed its hash checks but could not be read ({type(exc).__name__}: {exc}); "
             "it was probably written by another automl version. Fit and save it again."
         ) from exc
+
+
+# -- plain-data parts of a save (JSON and Parquet, never pickle) ------------------------
+def to_jsonable(value):
+    """JSON-ready form of numpy scalars, arrays and timestamps (plain values pass through)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (pd.Timestamp,)):
+        return value.isoformat()
+    return str(value)
+
+
+def read_frame(path: Path, *, json_columns=()) -> pd.DataFrame:
+    """Read a frame written by :func:`write_frame`, decoding ``json_columns`` (see :func:`jsonable_frame`)."""
+    frame = pd.read_parquet(path)
+    for column in json_columns:
+        if column in frame.columns:
+            frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else v)
+    return frame
+
+
+def jsonable_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns holding dicts or lists become JSON text so Parquet can store them."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(lambda v: v if v is None or isinstance(v, str)
+                                          else json.dumps(v, default=to_jsonable, sort_keys=True))
+    return out
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as Parquet (no pickle); mixed object columns are stored as text."""
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    try:
+        frame.to_parquet(path, index=False)
+    except (TypeError, ValueError, ImportError):  # mixed object columns: store their text form
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = frame.apply(lambda col: col.astype(str).where(col.notna(), None) if col.dtype == object else col)
+        frame.to_parquet(path, index=False)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,19 +212,19 @@ class FitResult:
                     arrays[f"proba::{name}"] = out["proba"]
             np.savez_compressed(tmp / "test_predictions.npz", **arrays)
             if self.test.get("X") is not None:
-                _frame_to_parquet(self.test["X"], tmp / "test_rows.parquet")
-            _frame_to_parquet(_jsonable_frame(self.trials), tmp / "trials.parquet")
+                persist.write_frame(self.test["X"], tmp / "test_rows.parquet")
+            persist.write_frame(persist.jsonable_frame(self.trials), tmp / "trials.parquet")
             meta = {
                 "task": self.task, "metric": self.metric, "target": self.target,
                 "schema": self.schema.to_dict(),
-                "classes": None if self.classes is None else [_plain(c) for c in self.classes],
+                "classes": None if self.classes is None else [persist.to_jsonable(c) for c in self.classes],
                 "leaderboard": json.loads(self.leaderboard.to_json(orient="split", index=False)),
                 "models": {name: {"family": c.family, "params": c.params, "fit_time_s": c.fit_time_s,
                                   "history": c.history, "info": c.info, "file": entries[name]}
                            for name, c in self.models.items()},
                 "info": self.info,
             }
-            (tmp / "result.json").write_text(json.dumps(meta, default=_plain, indent=1))
+            (tmp / "result.json").write_text(json.dumps(meta, default=persist.to_jsonable, indent=1))
             persist.write_manifest(tmp, "fit")
         return Path(path)
 
@@ -244,13 +243,13 @@ class FitResult:
             if kind in ("pred", "proba"):
                 test["predictions"].setdefault(name, {"pred": None, "proba": None})[kind] = arrays[key]
         rows = path / "test_rows.parquet"
-        test["X"] = pd.read_parquet(rows) if rows.exists() else None
+        test["X"] = persist.read_frame(rows) if rows.exists() else None
         board = meta["leaderboard"]
         classes = meta["classes"]
         return cls(
             task=meta["task"], metric=meta["metric"], target=meta["target"],
             leaderboard=pd.DataFrame(board["data"], columns=board["columns"]),
-            trials=_decode_json_columns(pd.read_parquet(path / "trials.parquet"), ("params", "history")),
+            trials=persist.read_frame(path / "trials.parquet", json_columns=("params", "history")),
             schema=Schema.from_dict(meta["schema"]),
             classes=None if classes is None else np.array(classes),
             models=models, preprocessor=persist.load_object(path, {"stem": "preprocessor", "loader": "joblib"}),
@@ -261,46 +260,3 @@ class FitResult:
 def _safe_stem(index: int, name: str) -> str:
     keep = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:60]
     return f"{index:02d}_{keep}"
-
-
-def _plain(value):
-    """JSON-ready form of numpy scalars, arrays and timestamps (plain values pass through)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (pd.Timestamp,)):
-        return value.isoformat()
-    return str(value)
-
-
-def _decode_json_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """Inverse of :func:`_jsonable_frame` for the columns that hold dicts (``params``, ``history``)."""
-    for column in columns:
-        if column in frame.columns:
-            frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else v)
-    return frame
-
-
-def _jsonable_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object columns holding dicts or lists become JSON text so Parquet can store them."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(lambda v: v if v is None or isinstance(v, str)
-                                          else json.dumps(v, default=_plain, sort_keys=True))
-    return out
-
-
-def _frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
-    frame = frame.copy()
-    frame.columns = [str(c) for c in frame.columns]
-    try:
-        frame.to_parquet(path, index=False)
-    except (TypeError, ValueError, ImportError):  # mixed object columns: store their text form
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = frame.apply(lambda col: col.astype(str).where(col.notna(), None) if col.dtype == object else col)
-        frame.to_parquet(path, index=False)

@@ -10,16 +10,7 @@ import shutil
 import subprocess
 import sys
 
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
-
-
-def find_chromium() -> str | None:
-    """Path of a Chromium-like browser, or None."""
-    for name in CANDIDATES:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
+from browser import chromium_path as find_chromium  # one definition of "a browser exists" for setup and tests
 
 
 def main() -> int:

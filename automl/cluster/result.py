@@ -251,7 +251,6 @@ class ClusterResult:
         Keras parts are stored in Keras' own format, scikit-learn and UMAP
         parts with joblib (pickles: load only directories you trust).
         """
-        from ..result import _frame_to_parquet, _jsonable_frame, _plain
 
         with persist.atomic_directory(path, overwrite=overwrite) as tmp:
             entries = {}
@@ -270,24 +269,22 @@ class ClusterResult:
             rows = self.data.copy()
             if self.true_labels is not None:
                 rows["__labels__"] = self.true_labels.to_numpy()
-            _frame_to_parquet(rows, tmp / "rows.parquet")
-            _frame_to_parquet(self.profiles, tmp / "profiles.parquet")
-            _frame_to_parquet(_jsonable_frame(self.trials), tmp / "trials.parquet")
+            persist.write_frame(rows, tmp / "rows.parquet")
+            persist.write_frame(self.profiles, tmp / "profiles.parquet")
+            persist.write_frame(persist.jsonable_frame(self.trials), tmp / "trials.parquet")
             meta = {"scores": self.scores, "info": self.info, "schema": self.schema.to_dict(),
                     "label_column": self.label_column, "files": entries,
                     "k_curve": json.loads(self.k_curve.to_json(orient="split", index=False))}
-            (tmp / "result.json").write_text(json.dumps(meta, default=_plain, indent=1))
+            (tmp / "result.json").write_text(json.dumps(meta, default=persist.to_jsonable, indent=1))
             persist.write_manifest(tmp, "cluster")
         return Path(path)
 
     @classmethod
     def _load(cls, path: Path, manifest: dict) -> "ClusterResult":
-        from ..result import _decode_json_columns
-
         meta = json.loads((path / "result.json").read_text())
         entries = meta["files"]
         arrays = np.load(path / "arrays.npz", allow_pickle=False)
-        rows = pd.read_parquet(path / "rows.parquet")
+        rows = persist.read_frame(path / "rows.parquet")
         truth = None
         if "__labels__" in rows.columns:
             truth = rows.pop("__labels__").rename(meta["label_column"])
@@ -296,7 +293,7 @@ class ClusterResult:
             labels=arrays["labels"], embedding=arrays["embedding"],
             manifold=arrays["manifold"] if "manifold" in arrays.files else None, map2d=arrays["map2d"],
             scores={k: float(v) if v is not None else float("nan") for k, v in meta["scores"].items()},
-            profiles=pd.read_parquet(path / "profiles.parquet"),
+            profiles=persist.read_frame(path / "profiles.parquet"),
             k_curve=pd.DataFrame(curve["data"], columns=curve["columns"]),
             schema=Schema.from_dict(meta["schema"]), info=meta["info"], data=rows, true_labels=truth,
             label_column=meta["label_column"],
@@ -304,6 +301,6 @@ class ClusterResult:
             encoder=persist.load_object(path, entries["encoder"]) if "encoder" in entries else None,
             reducer=persist.load_object(path, entries["reducer"]) if "reducer" in entries else None,
             clustering=persist.load_object(path, entries["clustering"]),
-            trials=_decode_json_columns(pd.read_parquet(path / "trials.parquet"), ("params",)),
+            trials=persist.read_frame(path / "trials.parquet", json_columns=("params",)),
             _map3d=arrays["map3d"] if "map3d" in arrays.files else None,
         )
