@@ -15,7 +15,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import FunctionTransformer, Pipeline
 from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, StandardScaler
 
-from .data.schema import Schema
+from .data.schema import Schema, to_float
 
 __all__ = ["build_preprocessor", "choose_numeric_scaling", "estimate_width", "SchemaReader", "DatetimeFeatures",
            "JointScaler"]
@@ -155,7 +155,7 @@ def choose_numeric_scaling(frame: pd.DataFrame, schema: Schema) -> str:
     names = schema.names("numeric")
     if len(names) < 8:
         return "standard"
-    values = schema.coerce(frame, warn_drift=False)[names].to_numpy(dtype=float)
+    values = np.column_stack([to_float(frame[name])[0] for name in names])
     with np.errstate(all="ignore"):
         low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
     if not np.all(np.isfinite(low)) or np.nanmin(low) < 0:
