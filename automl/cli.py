@@ -27,6 +27,8 @@ def _fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-epochs", type=int, default=None, help="cap on epochs per network trial")
     parser.add_argument("--directory", default=None, help="search directory (resumable)")
     parser.add_argument("--overwrite", action="store_true", help="start the network search afresh")
+    parser.add_argument("--no-refit", dest="refit", action="store_false",
+                        help="keep the scored models instead of refitting the best on every labelled row")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--distributed", default=None, choices=["chief", "worker"],
                         help="network search across processes: one chief, any number of workers sharing --directory")
@@ -104,7 +106,7 @@ def _cmd_fit(args) -> int:
     result = fit(args.data, args.target, task=args.task, metric=args.metric, time_budget=args.time_budget,
                  families=args.families, tuner=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
                  directory=args.directory,
-                 overwrite=args.overwrite, seed=args.seed, verbose=0 if args.quiet else 1,
+                 overwrite=args.overwrite, refit=args.refit, seed=args.seed, verbose=0 if args.quiet else 1,
                  distributed=args.distributed, oracle_address=args.oracle)
     if not hasattr(result, "leaderboard"):  # a distributed worker: the chief saves the result
         print(f"worker {result.worker_id}: {len(result.trials)} trials, stopped ({result.stop_reason}); "

@@ -7,6 +7,8 @@ It is used by ``fit`` and by ``cluster`` alike.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -17,13 +19,17 @@ from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, StandardScaler
 
 from .data.schema import Schema, to_float
 
-__all__ = ["build_preprocessor", "choose_numeric_scaling", "estimate_width", "SchemaReader", "DatetimeFeatures",
-           "JointScaler"]
+__all__ = ["build_preprocessor", "prepare_rows", "choose_numeric_scaling", "estimate_width", "SchemaReader",
+           "DatetimeFeatures", "JointScaler"]
 
 # Standardised values beyond this many deviations are clipped: it keeps heavy
 # tails from dominating linear models and networks; trees are unaffected.
 CLIP_SIGMA = 8.0
 MAX_CATEGORIES = 32
+# Large tables: the statistics (medians, means, category levels) are fitted on a sample of this many rows,
+# which more rows would not change, and rows are prepared this many at a time (bounded temporaries).
+FIT_ROWS = 200_000
+CHUNK_ROWS = 50_000
 
 
 class SchemaReader(BaseEstimator, TransformerMixin):
@@ -249,6 +255,56 @@ def build_preprocessor(schema: Schema, n_rows: int, *, numeric_scaling: str = "s
         ("columns", columns),
         ("float32", FunctionTransformer(_as_float32, feature_names_out="one-to-one")),
     ])
+
+
+def prepare_rows(preprocessor: Pipeline, frame: pd.DataFrame, rows: np.ndarray, *, fit_rows: np.ndarray,
+                 seed: int = 0) -> np.ndarray:
+    """Fit ``preprocessor`` on ``frame``'s ``fit_rows``; return ``rows`` prepared, as one float32 matrix.
+
+    The statistics are fitted on a seeded sample of at most :data:`FIT_ROWS` of
+    ``fit_rows``; rows are then prepared :data:`CHUNK_ROWS` at a time into one
+    preallocated matrix, so the peak memory stays near the frame plus the
+    matrix, without a copy of the training rows or float64 intermediates of
+    their full size. Values that cannot be read are reported once per column.
+
+    Parameters
+    ----------
+    preprocessor : Pipeline
+        From :func:`build_preprocessor` (unfitted).
+    frame : DataFrame
+        Every row, the schema's columns among them.
+    rows : ndarray of int
+        Positions of the rows to prepare, in the order wanted (e.g. train, then validation, then test).
+    fit_rows : ndarray of int
+        Positions of the rows the statistics may be fitted on (the training rows).
+    seed : int, default=0
+
+    Returns
+    -------
+    ndarray of shape (len(rows), n_features), float32
+    """
+    reader, rest = preprocessor.steps[0][1], preprocessor[1:]
+    schema = reader.schema
+    sample = np.asarray(fit_rows)
+    if len(sample) > FIT_ROWS:
+        sample = np.sort(np.random.default_rng(seed).choice(sample, FIT_ROWS, replace=False))
+    with warnings.catch_warnings():
+        # columns without any observed value are kept (as zeros) on purpose
+        warnings.filterwarnings("ignore", message=".*Skipping features without any observed values.*")
+        reader.fit(None)
+        rest.fit(schema.coerce(frame.iloc[sample], unreadable={}))
+    unreadable: dict[str, int] = {}
+    out = None
+    for start in range(0, len(rows), CHUNK_ROWS):
+        part = rows[start:start + CHUNK_ROWS]
+        block = rest.transform(schema.coerce(frame.iloc[part], unreadable=unreadable))
+        if out is None:
+            out = np.empty((len(rows), block.shape[1]), dtype=np.float32)
+        out[start:start + len(part)] = block
+    schema.warn_unreadable(unreadable)
+    if out is None:  # no rows: the width comes from the fitted pipeline
+        out = np.empty((0, len(preprocessor.get_feature_names_out())), dtype=np.float32)
+    return out
 
 
 def _as_float32(values) -> np.ndarray:

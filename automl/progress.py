@@ -26,6 +26,9 @@ class Callback:
     def on_family_end(self, family: str, n_candidates: int) -> None:
         """A model family finished."""
 
+    def on_refit_end(self, info: dict[str, Any]) -> None:
+        """The best model was refit on every labelled row: ``rows``, ``models``, ``skipped``, ``time_s``."""
+
     def on_fit_end(self, leaderboard) -> None:
         """The leaderboard is ready."""
 
@@ -70,6 +73,13 @@ class TextProgress(Callback):
         if record.get("status") == "ok" and value is not None and (self.best is None or value > self.best):
             self.best = value
             self._say(f"  {record['family']} trial {record.get('trial')}: val {value:.4f} (best so far)")
+
+    def on_refit_end(self, info):  # noqa: D102
+        if info.get("models"):
+            self._say(f"refit {', '.join(info['models'])} on all {info['rows']} labelled rows "
+                      f"({info['time_s']:.1f}s)")
+        for name, reason in info.get("skipped", {}).items():
+            self._say(f"kept the searched {name} (refit skipped: {reason})")
 
     def on_fit_end(self, leaderboard):  # noqa: D102
         if len(leaderboard):

@@ -82,7 +82,8 @@ class FitResult:
         One row per model, best validation score first; columns ``model``,
         ``family``, ``params``, ``train_score``, ``val_score``, ``test_score``,
         ``gap`` (train minus validation: the overfitting signal), ``fit_time_s``,
-        ``predict_time_s``.
+        ``predict_time_s``, ``refit`` (True where ``predict`` uses the model
+        refit on every labelled row; the scores are those of the searched model).
     trials : DataFrame
         One row per search trial of every family (``family``, ``trial``,
         ``score``, ``status``, ``params``, ``time_s`` and, for networks,
@@ -91,6 +92,11 @@ class FitResult:
         How each input column was used (see ``schema.to_frame()``).
     classes : ndarray or None
     models : dict of str to Candidate
+        The searched models, as scored on the leaderboard.
+    refitted : dict of str to Candidate
+        The best model (and an ensemble's members) trained again on every
+        labelled row with the same settings (see :mod:`automl.refit`);
+        ``predict`` prefers these.
     preprocessor : sklearn Pipeline
     info : dict
         Data shape, split sizes, budget, elapsed time, seed, settings, warnings.
@@ -108,6 +114,7 @@ class FitResult:
     classes: np.ndarray | None
     models: dict[str, Candidate]
     preprocessor: Any
+    refitted: dict[str, Candidate] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     test: dict[str, Any] = field(default_factory=dict)
     _importance: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
@@ -118,12 +125,17 @@ class FitResult:
         """Name of the top leaderboard row."""
         return str(self.leaderboard.iloc[0]["model"])
 
-    def model(self, name: str | None = None) -> FittedModel:
-        """The model ``name`` (the best when None), ready to predict on raw rows."""
+    def model(self, name: str | None = None, *, refit: bool = True) -> FittedModel:
+        """The model ``name`` (the best when None), ready to predict on raw rows.
+
+        With ``refit=True`` the version refit on every labelled row is returned
+        when there is one; ``refit=False`` returns the searched model the
+        leaderboard scored.
+        """
         name = self.best_model_name if name is None else name
         if name not in self.models:
             raise InputError(f"No model named {name!r}; choose from {list(self.leaderboard['model'])}.")
-        c = self.models[name]
+        c = self.refitted[name] if refit and name in self.refitted else self.models[name]
         return FittedModel(c.name, c.family, c.params, c.predictor, self.preprocessor, self.schema,
                            self.task, self.classes)
 
@@ -204,6 +216,8 @@ class FitResult:
             (tmp / "models").mkdir()
             entries = {name: persist.save_object(c.predictor, tmp / "models", _safe_stem(i, name))
                        for i, (name, c) in enumerate(self.models.items())}
+            refit_entries = {name: persist.save_object(c.predictor, tmp / "models", "refit_" + _safe_stem(i, name))
+                             for i, (name, c) in enumerate(self.refitted.items())}
             persist.save_object(self.preprocessor, tmp, "preprocessor")
             arrays = {"y": np.asarray(self.test.get("y"))}
             for name, out in self.test.get("predictions", {}).items():
@@ -222,6 +236,9 @@ class FitResult:
                 "models": {name: {"family": c.family, "params": c.params, "fit_time_s": c.fit_time_s,
                                   "history": c.history, "info": c.info, "file": entries[name]}
                            for name, c in self.models.items()},
+                "refitted": {name: {"family": c.family, "params": c.params, "fit_time_s": c.fit_time_s,
+                                    "info": c.info, "file": refit_entries[name]}
+                             for name, c in self.refitted.items()},
                 "info": self.info,
             }
             (tmp / "result.json").write_text(json.dumps(meta, default=persist.to_jsonable, indent=1))
@@ -236,6 +253,11 @@ class FitResult:
             predictor = persist.load_object(path / "models", m["file"])
             models[name] = Candidate(name, m["family"], m["params"], predictor, m["fit_time_s"],
                                      m.get("history"), m.get("info") or {})
+        refitted = {}
+        for name, m in meta.get("refitted", {}).items():
+            predictor = persist.load_object(path / "models", m["file"])
+            refitted[name] = Candidate(name, m["family"], m["params"], predictor, m["fit_time_s"], None,
+                                       m.get("info") or {})
         arrays = np.load(path / "test_predictions.npz", allow_pickle=False)
         test: dict[str, Any] = {"y": arrays["y"], "predictions": {}}
         for key in arrays.files:
@@ -252,7 +274,7 @@ class FitResult:
             trials=persist.read_frame(path / "trials.parquet", json_columns=("params", "history")),
             schema=Schema.from_dict(meta["schema"]),
             classes=None if classes is None else np.array(classes),
-            models=models, preprocessor=persist.load_object(path, {"stem": "preprocessor", "loader": "joblib"}),
+            models=models, refitted=refitted, preprocessor=persist.load_object(path, {"stem": "preprocessor", "loader": "joblib"}),
             info=meta["info"], test=test,
         )
 

@@ -149,6 +149,20 @@ def test_breast_cancer_network_accuracy_and_early_stopping(cancer_fit):
     assert json.loads(json.dumps(best.params)) == best.params
 
 
+def test_best_network_is_refit_for_its_best_epoch_count(cancer_fit, breast_cancer_df):
+    result, _, _ = cancer_fit
+    best = result.best_model_name
+    info = result.info["refit"]
+    assert info["models"] == [best] and info["rows"] == len(breast_cancer_df), info
+    refit, searched = result.refitted[best].predictor, result.models[best].predictor
+    assert type(refit).__name__ == "KerasPredictor" and refit.model is not searched.model
+    assert refit.model.count_params() == searched.model.count_params()
+    rows = breast_cancer_df.drop(columns=["target"])
+    accuracy = np.mean(result.predict(rows) == breast_cancer_df["target"].to_numpy())
+    assert accuracy >= 0.95
+    assert np.mean(result.predict(rows) == result.model(refit=False).predict(rows)) >= 0.95
+
+
 def test_network_save_load_gives_identical_predictions(cancer_fit, breast_cancer_df, tmp_path):
     result, _, _ = cancer_fit
     rows = breast_cancer_df.drop(columns=["target"]).iloc[:120]

@@ -8,7 +8,6 @@ clustering with a chosen k -> scores, profiles, display maps -> ClusterResult.
 from __future__ import annotations
 
 import time
-import warnings
 from typing import Any, Iterable
 
 import numpy as np
@@ -17,7 +16,7 @@ import pandas as pd
 from ..budget import Budget
 from ..data import check_column, check_number, infer_schema, read_table
 from ..errors import InputError
-from ..preprocess import build_preprocessor, choose_numeric_scaling
+from ..preprocess import build_preprocessor, choose_numeric_scaling, prepare_rows
 from ..progress import make_hooks
 from .autoencoder import ARCHITECTURE_KEYS, Autoencoder, search_autoencoder
 from .methods import (METHODS, check_method, cluster_profiles, cluster_scores, criterion_for, display_map,
@@ -57,9 +56,8 @@ def _prepare(data, labels, *, argument: str = "data"):
     schema.target = label_column
     # Distances between rows are what clustering sees: keep commensurable columns on one scale.
     preprocessor = build_preprocessor(schema, len(frame), numeric_scaling=choose_numeric_scaling(frame, schema))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*Skipping features without any observed values.*")
-        X = preprocessor.fit_transform(frame)
+    every_row = np.arange(len(frame))
+    X = prepare_rows(preprocessor, frame, every_row, fit_rows=every_row)
     return frame, label_column, schema, preprocessor, X
 
 

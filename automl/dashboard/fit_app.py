@@ -130,7 +130,8 @@ def data_html(result) -> str:
              "features after preprocessing": info.get("features"), "splits": info.get("splits"),
              "training rows used": info.get("train_rows_used"), "class counts": info.get("class_counts"),
              "time budget (s)": info.get("time_budget_s"), "elapsed (s)": info.get("elapsed_s"),
-             "seed": info.get("seed")}
+             "seed": info.get("seed"),
+             "refit on all labelled rows": (info.get("refit") or {}).get("models") or None}
     items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(_params_text(v))}</li>"
                     for k, v in facts.items() if v is not None)
     parts.append(f"<ul style='margin:4px 0'>{items}</ul>")

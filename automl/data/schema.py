@@ -119,13 +119,24 @@ class Schema:
         if extra:
             warn(f"Ignoring column(s) {extra[:10]} of `{argument}` that were not seen in training.", DataWarning)
 
-    def coerce(self, frame: pd.DataFrame, *, warn_drift: bool = True) -> pd.DataFrame:
+    def warn_unreadable(self, unreadable: dict[str, int]) -> None:
+        """One :class:`~automl.errors.DataWarning` per column with values that could not be read."""
+        roles = {d.name: d.role for d in self.columns}
+        for name, n_bad in unreadable.items():
+            if n_bad:
+                warn(f"Column {name!r}: {n_bad} value(s) could not be read as {roles.get(name, 'its type')} "
+                     "and were treated as missing.", DataWarning)
+
+    def coerce(self, frame: pd.DataFrame, *, warn_drift: bool = True,
+               unreadable: dict[str, int] | None = None) -> pd.DataFrame:
         """Return the used columns in canonical dtypes.
 
         numeric and boolean -> float64 (missing and infinite as NaN); categorical ->
         object arrays of strings with NaN for missing; datetime -> datetime64[ns]
         (timezone-naive UTC). Values that cannot be read are treated as missing,
         with a :class:`~automl.errors.DataWarning` when ``warn_drift`` is true.
+        Given an ``unreadable`` dict, their counts are added to it per column
+        instead (for frames read in chunks: see :meth:`warn_unreadable`).
         """
         out = {}
         for decision in self.columns:
@@ -140,12 +151,10 @@ class Schema:
                 values, n_bad = to_category_strings(column), 0
             else:
                 values, n_bad = to_datetime(column)
-            if n_bad and warn_drift:
-                warn(
-                    f"Column {decision.name!r}: {n_bad} value(s) could not be read as {decision.role} "
-                    "and were treated as missing.",
-                    DataWarning,
-                )
+            if n_bad and unreadable is not None:
+                unreadable[decision.name] = unreadable.get(decision.name, 0) + int(n_bad)
+            elif n_bad and warn_drift:
+                self.warn_unreadable({decision.name: n_bad})
             out[decision.name] = values
         # the arrays are new: keep them as they are instead of copying them into one block
         return pd.DataFrame(out, index=frame.index, copy=False)

@@ -36,7 +36,7 @@ def permutation_importance(result, model: str, *, n_repeats: int = 5, seed: int 
     if len(X) > _MAX_ROWS:
         rows = rng.choice(len(X), _MAX_ROWS, replace=False)
         X, y = X.iloc[rows], y[rows]
-    fitted = result.model(model)
+    fitted = result.model(model, refit=False)  # the test rows are held out from the searched model only
     metric = get_metric(result.metric, result.task)
     prepared = fitted.preprocessor.transform(X)
     blocks = output_columns_by_feature(fitted.preprocessor, X, result.schema.used, seed=seed)

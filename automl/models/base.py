@@ -141,6 +141,23 @@ class ModelFamily(ABC):
     def fit(self, data: PreparedData, budget: Budget, hooks) -> FamilyResult:
         """Fit within ``budget`` and return candidates; report trials through ``hooks.on_trial_end``."""
 
+    def refit_seconds(self, candidate: Candidate, row_ratio: float) -> float:
+        """Estimated seconds for :meth:`refit` of ``candidate`` on ``row_ratio`` times its training rows."""
+        return float(candidate.fit_time_s) * row_ratio * 1.2
+
+    def refit(self, candidate: Candidate, data: PreparedData, deadline: float):
+        """A new predictor with ``candidate``'s configuration trained on ``data.X_train``, or None.
+
+        Called after the search with every labelled row in ``data.X_train``
+        (the validation rows are empty: nothing is left to stop on), so the
+        settings that early stopping found on the validation rows (boosting
+        rounds, epochs) must be reused as they are. Return None when the family
+        cannot refit or the fit would not finish by ``deadline``
+        (``time.monotonic()``): the searched model is then kept. The default
+        cannot refit.
+        """
+        return None
+
 
 def balanced_class_weight(y: np.ndarray, n_classes: int, threshold: float = 3.0) -> dict[int, float] | None:
     """Inverse-frequency class weights when the largest class outnumbers the smallest by ``threshold``."""

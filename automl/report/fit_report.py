@@ -70,6 +70,10 @@ def fit_summary(result) -> list[tuple[str, str]]:
         ("Elapsed", _seconds(info.get("elapsed_s"))),
         ("Models · trials", f"{len(board)} · {len(result.trials)}"),
     ]
+    refit = info.get("refit") or {}
+    if refit.get("models"):
+        pairs.append(("Deployed model", f"{best['model']} refit on all {refit.get('rows', 0):,} labelled rows "
+                      "(scores above: the searched model, trained on the training split)"))
     if result.classes is not None:
         pairs.insert(3, ("Classes", str(len(result.classes))))
     used = len(result.schema.used)

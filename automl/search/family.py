@@ -305,6 +305,7 @@ class NeuralNetworkFamily(ModelFamily):
         if directory.exists() and not directory.is_dir():
             raise InputError(f"`directory`={str(directory)!r} is a file; give a folder path for the network search.")
         project = f"{self.name}_{self.tuner}_{_fingerprint(data, self.tuner, space if self.hypermodel is None else {}, self.hypermodel, self.max_epochs)}"
+        self._built_by = hypermodel  # refit() rebuilds the chosen networks with it
         return SimpleNamespace(space=space, n_rows=n_rows, batch_default=batch_default, X_train=X_train, X_val=X_val,
                                y_train=y_train, y_val=y_val, y_mean=y_mean, y_std=y_std, hypermodel=hypermodel,
                                directory=directory, project=project)
@@ -377,6 +378,56 @@ class NeuralNetworkFamily(ModelFamily):
         else:
             context.stop_reason = "budget"
         return self._collect(tuner, context, plan, s.project, s.directory, interrupted)
+
+    # -- refit on every labelled row (automl.refit) -----------------------------------------------
+    def refit_seconds(self, candidate: Candidate, row_ratio: float) -> float:  # noqa: D102
+        epochs = int(candidate.info.get("best_epoch", 0)) + 1
+        epoch_s = candidate.info.get("epoch_s")
+        if epoch_s is None or not math.isfinite(float(epoch_s)):
+            trained = max(int(candidate.info.get("epochs", epochs)), 1)
+            epoch_s = float(candidate.fit_time_s) / trained
+        return _TRIAL_OVERHEAD_S + epochs * float(epoch_s) * row_ratio * 1.2
+
+    def refit(self, candidate: Candidate, data: PreparedData, deadline: float):
+        """Train the candidate's network afresh on ``data`` for as many epochs as its best checkpoint had.
+
+        The learning rate follows the schedule the search recorded (plateau
+        reductions, a promoted Hyperband trial's restart), epoch by epoch.
+        Returns None when the deadline or a non-finite loss cuts it short.
+        """
+        import keras
+        import keras_tuner as kt
+
+        from .predictor import KerasPredictor
+        from .tuner import TrainingGuard
+
+        hypermodel = getattr(self, "_built_by", None)
+        searched = candidate.predictor
+        if hypermodel is None or not isinstance(searched, KerasPredictor):
+            return None
+        epochs = int(candidate.info.get("best_epoch", 0)) + 1
+        rates = [float(v) for v in (candidate.history or {}).get("learning_rate", [])[:epochs]]
+        hp = kt.HyperParameters()
+        hp.values.update(candidate.params)
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(int(data.seed) % (2 ** 31))
+        with _quiet_tensorflow():
+            model = hypermodel.build(hp)
+            guard = TrainingGuard(deadline)
+            callbacks = [guard]
+            if len(rates) == epochs and all(math.isfinite(r) and r > 0 for r in rates):
+                callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, lr: rates[epoch]))
+            if data.task == "regression":
+                y = ((np.asarray(data.y_train, dtype=np.float64) - searched.y_mean) / searched.y_std).astype(np.float32)
+            else:
+                y = np.asarray(data.y_train, dtype=np.int32 if data.n_classes > 2 else np.float32)
+            hypermodel.fit(hp, model, np.ascontiguousarray(data.X_train, dtype=np.float32), y, epochs=epochs,
+                           batch_size=int(candidate.params.get("batch_size", 256)), shuffle=True, verbose=0,
+                           class_weight=data.class_weight if data.is_classification else None,
+                           callbacks=callbacks)
+        if guard.triggered or guard.non_finite:
+            return None
+        return KerasPredictor(model, data.task, data.n_classes, searched.y_mean, searched.y_std)
 
     # -- distributed search (automl.distributed) ---------------------------------------------------
     def begin(self, data: PreparedData, budget: Budget, hooks) -> None:
@@ -566,6 +617,6 @@ class NeuralNetworkFamily(ModelFamily):
                 info={"trial_id": record["trial"], "best_epoch": int(record["best_epoch"]),
                       "stopped_early": bool(record["stopped_early"]), "epochs": int(record["epochs"]),
                       "stop_reason": record.get("stop_reason"), "val_loss": record["val_loss"],
-                      "search": search},
+                      "epoch_s": record.get("epoch_s"), "search": search},
             ))
         return FamilyResult(candidates, trials)

@@ -33,7 +33,7 @@ from ..models.base import score_predictor
 from ..persist import atomic_file
 from .predictor import KerasPredictor
 
-__all__ = ["SearchContext", "make_tuner", "hook_payload", "TUNERS", "RECORD_FILE"]
+__all__ = ["SearchContext", "TrainingGuard", "make_tuner", "hook_payload", "TUNERS", "RECORD_FILE"]
 
 TUNERS = ("hyperband", "bayesian", "random")
 RECORD_FILE = "automl_trial.json"
@@ -180,7 +180,7 @@ class _BayesianOracle(_DefaultsFirst, kt.oracles.BayesianOptimizationOracle):
 
 
 # -- callbacks -------------------------------------------------------------------------------
-class _Guard(keras.callbacks.Callback):
+class TrainingGuard(keras.callbacks.Callback):
     """Stop training at a monotonic deadline or on a non-finite loss, checked after every step.
 
     Keras' ``TerminateOnNaN`` does the second part too but prints to stdout.
@@ -422,7 +422,7 @@ class SearchTunerMixin:
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=ctx.patience, restore_best_weights=True)
         plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                     patience=max(1, ctx.patience // 2), min_lr=1e-6, verbose=0)
-        guard = _Guard(ctx.deadline)
+        guard = TrainingGuard(ctx.deadline)
         kwargs["callbacks"] = list(kwargs.get("callbacks", [])) + [guard, early, plateau]
         batch_size = int(hp.values.get("batch_size", ctx.batch_size))
         kwargs["batch_size"] = batch_size

@@ -1,0 +1,86 @@
+"""prepare_rows: statistics fitted on (a sample of) the training rows, rows prepared in chunks."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import automl.preprocess as preprocess
+from automl.data import infer_schema
+from automl.errors import DataWarning
+
+
+def _frame(n=1000, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "amount": rng.lognormal(size=n),
+        "score": rng.normal(size=n),
+        "city": pd.Series(rng.choice(["oslo", "rome", "lima", "pune"], n), dtype="str"),
+        "flag": pd.Series(rng.random(n) < 0.3, dtype="boolean"),
+    })
+    frame.loc[rng.random(n) < 0.1, "score"] = np.nan
+    return frame
+
+
+def test_chunks_give_the_same_matrix_as_one_pass(monkeypatch):
+    frame = _frame()
+    schema = infer_schema(frame)
+    rows = np.random.default_rng(1).permutation(len(frame))
+    train = np.sort(rows[:600])
+    whole = preprocess.build_preprocessor(schema, 600).fit(frame.iloc[train]).transform(frame.iloc[rows])
+    monkeypatch.setattr(preprocess, "CHUNK_ROWS", 64)
+    chunked = preprocess.prepare_rows(preprocess.build_preprocessor(schema, 600), frame, rows, fit_rows=train)
+    assert chunked.dtype == np.float32 and chunked.flags.c_contiguous
+    np.testing.assert_array_equal(chunked, whole)
+
+
+def test_statistics_come_from_a_sample_of_large_training_sets(monkeypatch):
+    frame = _frame(4000)
+    schema = infer_schema(frame)
+    every = np.arange(len(frame))
+    monkeypatch.setattr(preprocess, "FIT_ROWS", 500)
+    pipeline = preprocess.build_preprocessor(schema, len(frame))
+    X = preprocess.prepare_rows(pipeline, frame, every, fit_rows=every, seed=3)
+    scaler = pipeline.named_steps["columns"].named_transformers_["numeric"].named_steps["scale"]
+    assert scaler.n_samples_seen_.max() == 500
+    # a sample's mean and spread are close to the whole column's: the prepared column is near-standard
+    amount = X[:, 0]
+    assert abs(amount.mean()) < 0.15 and 0.8 < amount.std() < 1.2
+
+
+def test_unreadable_values_warn_once_per_column_with_the_total(monkeypatch):
+    frame = _frame(400)
+    schema = infer_schema(frame)
+    broken = frame.assign(amount=frame["amount"].astype(object))
+    broken.loc[[5, 150, 390], "amount"] = "n/a?"
+    every = np.arange(len(frame))
+    monkeypatch.setattr(preprocess, "CHUNK_ROWS", 100)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X = preprocess.prepare_rows(preprocess.build_preprocessor(schema, 400), broken, every, fit_rows=every[:100])
+    messages = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert messages == ["Column 'amount': 3 value(s) could not be read as numeric and were treated as missing."]
+    assert np.isfinite(X).all()
+
+
+def test_no_rows_gives_an_empty_matrix_of_the_right_width():
+    frame = _frame(200)
+    schema = infer_schema(frame)
+    pipeline = preprocess.build_preprocessor(schema, 200)
+    X = preprocess.prepare_rows(pipeline, frame, np.arange(0), fit_rows=np.arange(200))
+    assert X.shape == (0, len(pipeline.get_feature_names_out()))
+
+
+def test_schema_is_typed_on_a_sample(monkeypatch):
+    from automl.data import dataset
+
+    seen = []
+    monkeypatch.setattr(dataset, "SCHEMA_ROWS", 300)
+    monkeypatch.setattr(dataset, "infer_schema", lambda rows: seen.append(len(rows)) or infer_schema(rows))
+    frame = _frame(1000).assign(target=np.arange(1000) % 2)
+    data = dataset.make_dataset(frame, "target", "binary", test_size=0.2, val_size=0.2)
+    assert seen == [300]
+    assert data.schema.names("numeric") == ["amount", "score"]
+    assert data.schema.names("categorical") == ["city"]
