@@ -24,12 +24,12 @@ _LAZY = {
     "FitResult": "automl.result",
     "FittedModel": "automl.result",
     "load": "automl.persist",
-    "cluster": "automl.cluster",
-    "embed": "automl.cluster",
-    "ClusterResult": "automl.cluster",
+    "cluster": "automl.clustering",
+    "embed": "automl.clustering",
+    "ClusterResult": "automl.clustering",
     "AutoClassifier": "automl.estimators",
     "AutoRegressor": "automl.estimators",
-    "Autoencoder": "automl.cluster",
+    "Autoencoder": "automl.clustering",
     "datasets": "automl.datasets",
 }
 

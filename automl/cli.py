@@ -147,7 +147,7 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_cluster(args) -> int:
-    from .cluster import cluster
+    from .clustering import cluster
     n_clusters = args.n_clusters if args.n_clusters == "auto" else int(args.n_clusters)
     options = {"n_clusters": n_clusters, "labels": args.labels, "seed": args.seed, "verbose": 0 if args.quiet else 1}
     if args.method:

@@ -45,7 +45,7 @@ from .errors import AutomlWarning, IntegrityError, InputError, warn
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-_KINDS = {"fit": "automl.result:FitResult", "cluster": "automl.cluster.result:ClusterResult"}
+_KINDS = {"fit": "automl.result:FitResult", "cluster": "automl.clustering.result:ClusterResult"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,120}$")
 # Libraries whose pickled or saved objects may not load under another minor version.

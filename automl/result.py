@@ -214,10 +214,6 @@ class FitResult:
         """Save to directory ``path`` atomically; reload with :func:`automl.load`."""
         with persist.atomic_directory(path, overwrite=overwrite) as tmp:
             (tmp / "models").mkdir()
-            entries = {name: persist.save_object(c.predictor, tmp / "models", _safe_stem(i, name))
-                       for i, (name, c) in enumerate(self.models.items())}
-            refit_entries = {name: persist.save_object(c.predictor, tmp / "models", "refit_" + _safe_stem(i, name))
-                             for i, (name, c) in enumerate(self.refitted.items())}
             persist.save_object(self.preprocessor, tmp, "preprocessor")
             arrays = {"y": np.asarray(self.test.get("y"))}
             for name, out in self.test.get("predictions", {}).items():
@@ -233,12 +229,8 @@ class FitResult:
                 "schema": self.schema.to_dict(),
                 "classes": None if self.classes is None else [persist.to_jsonable(c) for c in self.classes],
                 "leaderboard": json.loads(self.leaderboard.to_json(orient="split", index=False)),
-                "models": {name: {"family": c.family, "params": c.params, "fit_time_s": c.fit_time_s,
-                                  "history": c.history, "info": c.info, "file": entries[name]}
-                           for name, c in self.models.items()},
-                "refitted": {name: {"family": c.family, "params": c.params, "fit_time_s": c.fit_time_s,
-                                    "info": c.info, "file": refit_entries[name]}
-                             for name, c in self.refitted.items()},
+                "models": _save_candidates(self.models, tmp / "models", ""),
+                "refitted": _save_candidates(self.refitted, tmp / "models", "refit_"),
                 "info": self.info,
             }
             (tmp / "result.json").write_text(json.dumps(meta, default=persist.to_jsonable, indent=1))
@@ -248,16 +240,8 @@ class FitResult:
     @classmethod
     def _load(cls, path: Path, manifest: dict) -> "FitResult":
         meta = json.loads((path / "result.json").read_text())
-        models = {}
-        for name, m in meta["models"].items():
-            predictor = persist.load_object(path / "models", m["file"])
-            models[name] = Candidate(name, m["family"], m["params"], predictor, m["fit_time_s"],
-                                     m.get("history"), m.get("info") or {})
-        refitted = {}
-        for name, m in meta.get("refitted", {}).items():
-            predictor = persist.load_object(path / "models", m["file"])
-            refitted[name] = Candidate(name, m["family"], m["params"], predictor, m["fit_time_s"], None,
-                                       m.get("info") or {})
+        models = _load_candidates(meta["models"], path / "models")
+        refitted = _load_candidates(meta.get("refitted", {}), path / "models")
         arrays = np.load(path / "test_predictions.npz", allow_pickle=False)
         test: dict[str, Any] = {"y": arrays["y"], "predictions": {}}
         for key in arrays.files:
@@ -277,6 +261,20 @@ class FitResult:
             models=models, refitted=refitted, preprocessor=persist.load_object(path, {"stem": "preprocessor", "loader": "joblib"}),
             info=meta["info"], test=test,
         )
+
+
+def _save_candidates(candidates: dict[str, Candidate], directory: Path, prefix: str) -> dict[str, dict]:
+    """Save each candidate's predictor into ``directory``; return their JSON descriptions."""
+    return {name: {"family": c.family, "params": c.params, "fit_time_s": c.fit_time_s, "history": c.history,
+                   "info": c.info, "file": persist.save_object(c.predictor, directory, prefix + _safe_stem(i, name))}
+            for i, (name, c) in enumerate(candidates.items())}
+
+
+def _load_candidates(descriptions: dict[str, dict], directory: Path) -> dict[str, Candidate]:
+    """Inverse of :func:`_save_candidates`."""
+    return {name: Candidate(name, m["family"], m["params"], persist.load_object(directory, m["file"]),
+                            m["fit_time_s"], m.get("history"), m.get("info") or {})
+            for name, m in descriptions.items()}
 
 
 def _safe_stem(index: int, name: str) -> str:

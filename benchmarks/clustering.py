@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 import automl
-from automl.cluster.methods import fit_clustering, label_scores, make_manifold
-from automl.cluster.pipeline import _prepare
+from automl.clustering.methods import fit_clustering, label_scores, make_manifold
+from automl.clustering.pipeline import _prepare
 
 
 def generated(n_rows: int, seed: int = 0) -> tuple[pd.DataFrame, str]:

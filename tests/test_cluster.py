@@ -8,7 +8,7 @@ import pytest
 
 import automl
 from automl import InputError
-from automl.cluster.methods import cluster_profiles, clustering_accuracy, label_scores, select_k
+from automl.clustering.methods import cluster_profiles, clustering_accuracy, label_scores, select_k
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +150,12 @@ def test_methods_on_separated_blobs():
     top = profiles.loc[(profiles["cluster"] == 1) & (profiles["rank"] == 1)].iloc[0]
     assert top["feature"] == "height" and top["cluster_value"] == pytest.approx(230, abs=3)
     assert clustering_accuracy([0, 0, 1, 1], [5, 5, 7, 7]) == 1.0
+
+
+def test_cluster_stays_the_function_after_importing_the_stage_modules():
+    import importlib
+    import inspect
+
+    importlib.import_module("automl.clustering.methods")
+    importlib.import_module("automl.clustering.pipeline")
+    assert inspect.isfunction(automl.cluster) and automl.cluster.__module__ == "automl.clustering.pipeline"

@@ -306,7 +306,7 @@ def test_other_library_versions_warn(saved):
 
 
 def test_cluster_saves_are_verified_too(wine_df, tmp_path):
-    pytest.importorskip("automl.cluster")
+    pytest.importorskip("automl.clustering")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AutomlWarning)
         result = automl.cluster(wine_df.drop(columns=["target"]), n_clusters=3, method="kmeans", autoencoder=False,

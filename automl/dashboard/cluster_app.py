@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from ..cluster.methods import METHODS, k_range_for
+from ..clustering.methods import METHODS, k_range_for
 from ..viz import cluster as cviz
 from ..viz.theme import empty_figure
 from ._widgets import figure_widget, frame_html, message_html, replace_figure, safe

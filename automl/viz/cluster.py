@@ -1,4 +1,4 @@
-"""Figures of a :class:`~automl.cluster.ClusterResult`: maps, the choice of k, profiles.
+"""Figures of a :class:`~automl.clustering.ClusterResult`: maps, the choice of k, profiles.
 
 Each function reads a result and returns a ``plotly.graph_objects.Figure``;
 the dashboard and the report draw the same figures.

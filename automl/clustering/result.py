@@ -49,7 +49,7 @@ class ClusterResult:
         accuracy), ``nmi``, ``ari``.
     profiles : DataFrame
         Per cluster its size and the features that most set it apart, in data
-        units (see :func:`automl.cluster.methods.cluster_profiles`).
+        units (see :func:`automl.clustering.methods.cluster_profiles`).
     k_curve : DataFrame
         Criterion per candidate k (``k``, ``criterion``, ``value``, ``better``, ``chosen``);
         empty when k was given.
@@ -153,7 +153,7 @@ class ClusterResult:
         Parameters
         ----------
         method : str, optional
-            Any of :data:`automl.cluster.methods.METHODS` (the current one by default).
+            Any of :data:`automl.clustering.methods.METHODS` (the current one by default).
         n_clusters : int or 'auto', optional
             The current number by default.
 

@@ -1,4 +1,4 @@
-"""The HTML report of a :class:`~automl.cluster.ClusterResult`, through the shared report renderer."""
+"""The HTML report of a :class:`~automl.clustering.ClusterResult`, through the shared report renderer."""
 
 from __future__ import annotations
 
