@@ -86,7 +86,7 @@ def _reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
-def child(path: str, families: list[str] | None, budget: float, directory: str) -> dict:
+def child(path: str, families: list[str] | None, budget: float, directory: str, refit: bool = True) -> dict:
     """Read ``path`` and fit on it; return the memory figures in MiB."""
     import automl
     from automl.data import read_table
@@ -104,7 +104,7 @@ def child(path: str, families: list[str] | None, budget: float, directory: str) 
     _reset_peak()
     started = time.monotonic()
     result = automl.fit(frame, "target", families=families, time_budget=budget, directory=directory,
-                        overwrite=True, verbose=0, max_memory_mb=None)
+                        overwrite=True, verbose=0, max_memory_mb=None, refit=refit)
     fit_s = time.monotonic() - started
     fit_peak = _status("VmHWM") - baseline
     best = result.leaderboard.iloc[0]
@@ -113,11 +113,11 @@ def child(path: str, families: list[str] | None, budget: float, directory: str) 
             "best": f"{best['model']} {best['test_score']:.4f}", "rows_used": result.info["train_rows_used"]}
 
 
-def run_child(path: Path, config: str, budget: float, directory: str) -> dict:
+def run_child(path: Path, config: str, budget: float, directory: str, refit: bool = True) -> dict:
     """One configuration in a fresh interpreter (peaks of earlier runs must not count)."""
     families = CONFIGS[config]
     command = [sys.executable, __file__, "--child", str(path), "--budget", str(budget), "--directory", directory,
-               "--families", json.dumps(families)]
+               "--families", json.dumps(families)] + ([] if refit else ["--no-refit"])
     out = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode != 0 or not lines:
@@ -134,13 +134,15 @@ def main(argv=None) -> int:
     parser.add_argument("--configs", nargs="+", default=["linear", "gradient_boosting", "neural_network"],
                         choices=list(CONFIGS))
     parser.add_argument("--formats", nargs="+", default=["parquet"], choices=["parquet", "csv"])
+    parser.add_argument("--no-refit", dest="refit", action="store_false",
+                        help="fit with refit=False (the refit of the best model on every row is part of the peak)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--families", default="null", help=argparse.SUPPRESS)
     parser.add_argument("--directory", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        print(json.dumps(child(args.child, json.loads(args.families), args.budget, args.directory)))
+        print(json.dumps(child(args.child, json.loads(args.families), args.budget, args.directory, args.refit)))
         return 0
 
     print(f"memory: {args.rows:,} rows x {args.columns} columns (float64 + 2 categorical), "
@@ -158,9 +160,9 @@ def main(argv=None) -> int:
         del frame
         for fmt, path in files.items():
             for config in args.configs:
-                m = run_child(path, config, args.budget, str(Path(tmp) / f"runs_{config}"))
+                m = run_child(path, config, args.budget, str(Path(tmp) / f"runs_{config}"), args.refit)
                 rows.append({
-                    "input": f"{fmt} ({path.stat().st_size / 2**20:.0f} MiB)", "families": config,
+                    "input": f"{fmt} ({path.stat().st_size / 2**20:.0f} MiB)", "families": config, "refit": args.refit,
                     "frame MiB": round(m["frame_mb"]), "read s": round(m["read_s"], 1),
                     "read peak x": round(m["read_peak_mb"] / m["frame_mb"], 2),
                     "fit peak MiB": round(m["fit_peak_mb"]), "fit peak x": round(m["fit_peak_mb"] / m["frame_mb"], 2),

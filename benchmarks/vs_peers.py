@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--families", nargs="+", help="automl families (default: the library's default)")
     parser.add_argument("--test-size", type=float,
-                        help="automl's internal test share of the training rows (default: the library's, 0.2)")
+                        help="automl's internal test share of the training rows (default: the library's, 'auto')")
     parser.add_argument("--name", help="file stem under benchmarks/results (default vs_peers[_quick])")
     parser.add_argument("--skip-flaml", action="store_true", help="automl only (while iterating on automl)")
     args = parser.parse_args(argv)
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
     cores = os.cpu_count() or 1
     header = (f"automl vs FLAML, seed {args.seed}, {platform.processor() or platform.machine()} with {cores} cores, "
               f"Python {platform.python_version()}; automl families: {args.families or 'default'}, "
-              f"automl test_size: {args.test_size or 'default (0.2)'}")
+              f"automl test_size: {args.test_size or 'default (auto)'}")
     print(header, flush=True)
 
     rows = []
