@@ -230,6 +230,17 @@ def _manifest_digest(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def write_meta(directory: Path, meta: dict, kind: str) -> None:
+    """Write ``result.json`` (``meta`` as JSON) and then the manifest of everything in ``directory``."""
+    (Path(directory) / "result.json").write_text(json.dumps(meta, default=to_jsonable, indent=1))
+    write_manifest(directory, kind)
+
+
+def read_meta(directory: Path) -> dict:
+    """The ``result.json`` written by :func:`write_meta` (the manifest was verified by :func:`load`)."""
+    return json.loads((Path(directory) / "result.json").read_text())
+
+
 def write_manifest(directory: Path, kind: str, extra: dict | None = None) -> dict:
     """Hash every file under ``directory`` and write ``manifest.json``.
 

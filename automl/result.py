@@ -233,13 +233,12 @@ class FitResult:
                 "refitted": _save_candidates(self.refitted, tmp / "models", "refit_"),
                 "info": self.info,
             }
-            (tmp / "result.json").write_text(json.dumps(meta, default=persist.to_jsonable, indent=1))
-            persist.write_manifest(tmp, "fit")
+            persist.write_meta(tmp, meta, "fit")
         return Path(path)
 
     @classmethod
     def _load(cls, path: Path, manifest: dict) -> "FitResult":
-        meta = json.loads((path / "result.json").read_text())
+        meta = persist.read_meta(path)
         models = _load_candidates(meta["models"], path / "models")
         refitted = _load_candidates(meta.get("refitted", {}), path / "models")
         arrays = np.load(path / "test_predictions.npz", allow_pickle=False)

@@ -275,13 +275,12 @@ class ClusterResult:
             meta = {"scores": self.scores, "info": self.info, "schema": self.schema.to_dict(),
                     "label_column": self.label_column, "files": entries,
                     "k_curve": json.loads(self.k_curve.to_json(orient="split", index=False))}
-            (tmp / "result.json").write_text(json.dumps(meta, default=persist.to_jsonable, indent=1))
-            persist.write_manifest(tmp, "cluster")
+            persist.write_meta(tmp, meta, "cluster")
         return Path(path)
 
     @classmethod
     def _load(cls, path: Path, manifest: dict) -> "ClusterResult":
-        meta = json.loads((path / "result.json").read_text())
+        meta = persist.read_meta(path)
         entries = meta["files"]
         arrays = np.load(path / "arrays.npz", allow_pickle=False)
         rows = persist.read_frame(path / "rows.parquet")
