@@ -78,9 +78,12 @@ def test_schema_is_typed_on_a_sample(monkeypatch):
 
     seen = []
     monkeypatch.setattr(dataset, "SCHEMA_ROWS", 300)
-    monkeypatch.setattr(dataset, "infer_schema", lambda rows: seen.append(len(rows)) or infer_schema(rows))
-    frame = _frame(1000).assign(target=np.arange(1000) % 2)
+    monkeypatch.setattr(dataset, "infer_schema",
+                        lambda rows, **kw: seen.append((len(rows), kw)) or infer_schema(rows, **kw))
+    # a row counter without an ID-like name is still recognised from a sample of the rows
+    frame = _frame(1000).assign(row=np.arange(1000) + 5000, target=np.arange(1000) % 2)
     data = dataset.make_dataset(frame, "target", "binary", test_size=0.2, val_size=0.2)
-    assert seen == [300]
+    assert seen == [(300, {"population": 1000})]
+    assert "ID-like" in data.schema.dropped["row"]
     assert data.schema.names("numeric") == ["amount", "score"]
     assert data.schema.names("categorical") == ["city"]

@@ -247,7 +247,7 @@ def to_datetime(column: pd.Series) -> tuple[pd.Series, int]:
 
 # -- inference ---------------------------------------------------------------------------
 def infer_schema(frame: pd.DataFrame, target: str | None = None,
-                 exclude: Iterable[str] = ()) -> Schema:
+                 exclude: Iterable[str] = (), *, population: int | None = None) -> Schema:
     """Decide a role for every column of ``frame`` except ``target`` and ``exclude``.
 
     Parameters
@@ -258,13 +258,17 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None,
         Target column, left out of the schema.
     exclude : iterable of str
         Other columns to leave out (for example the ``labels`` of clustering).
+    population : int, optional
+        When ``frame`` is a sample, the number of rows it was drawn from (a row
+        counter then shows as distinct integers spanning at most that many).
 
     Returns
     -------
     Schema
     """
     skip = set(exclude) | ({target} if target is not None else set())
-    decisions = [_decide(frame[name]) for name in frame.columns if name not in skip]
+    population = len(frame) if population is None else max(int(population), len(frame))
+    decisions = [_decide(frame[name], population) for name in frame.columns if name not in skip]
     schema = Schema(columns=decisions, target=target)
     if not schema.used:
         reasons = "; ".join(f"{k}: {v}" for k, v in list(schema.dropped.items())[:10])
@@ -275,7 +279,7 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None,
     return schema
 
 
-def _decide(column: pd.Series) -> ColumnDecision:
+def _decide(column: pd.Series, population: int) -> ColumnDecision:
     name = str(column.name)
     dtype = str(column.dtype)
     n = len(column)
@@ -304,7 +308,7 @@ def _decide(column: pd.Series) -> ColumnDecision:
     if isinstance(column.dtype, pd.CategoricalDtype):
         return decision("categorical", f"category dtype with {n_unique} levels")
     if pd.api.types.is_numeric_dtype(column.dtype):
-        if _looks_like_id(name, non_missing, n_unique, n):
+        if _looks_like_id(name, non_missing, n_unique, n, population):
             return decision("dropped", "ID-like: a distinct integer in every row")
         if n_unique == 2 and set(np.unique(non_missing.to_numpy(dtype=float))) <= {0.0, 1.0}:
             return decision("boolean", "numbers with only the values 0 and 1")
@@ -312,15 +316,17 @@ def _decide(column: pd.Series) -> ColumnDecision:
     return _decide_text(column, non_missing, n_unique, decision)
 
 
-def _looks_like_id(name: str, values: pd.Series, n_unique: int, n: int) -> bool:
+def _looks_like_id(name: str, values: pd.Series, n_unique: int, n: int, population: int) -> bool:
     if not pd.api.types.is_integer_dtype(values.dtype) and not np.all(np.mod(values.to_numpy(dtype=float), 1) == 0):
         return False
     if n_unique < max(50, 0.98 * n) or n_unique != len(values):
         return False
     if _ID_NAME.search(name):
         return True
-    ordered = np.sort(values.to_numpy(dtype=float))
-    return bool(np.all(np.diff(ordered) == 1))  # a row counter 0..n-1 or similar
+    # a row counter 0..N-1 or similar: distinct integers packed into a range no wider than the rows they
+    # count (on every row that means consecutive; on a sample, within the population's span)
+    ordered = values.to_numpy(dtype=float)
+    return bool(ordered.max() - ordered.min() + 1 <= population)
 
 
 def _decide_text(column: pd.Series, values: pd.Series, n_unique: int, decision) -> ColumnDecision:
