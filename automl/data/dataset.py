@@ -43,11 +43,6 @@ class Dataset:
     val: np.ndarray
     test: np.ndarray
 
-    def part(self, split: str) -> tuple[pd.DataFrame, np.ndarray]:
-        """Features and encoded target of ``split`` ('train', 'val' or 'test')."""
-        rows = getattr(self, split)
-        return self.frame.iloc[rows], self.y[rows]
-
     @property
     def sizes(self) -> dict[str, int]:
         """Row counts per split."""

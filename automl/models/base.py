@@ -136,6 +136,8 @@ class ModelFamily(ABC):
 
     name: str = "family"
     weight: float = 1.0
+    # refit seconds per searched second and per unit of row ratio (see refit_seconds)
+    refit_cost_factor: float = 1.2
 
     @abstractmethod
     def fit(self, data: PreparedData, budget: Budget, hooks) -> FamilyResult:
@@ -143,7 +145,7 @@ class ModelFamily(ABC):
 
     def refit_seconds(self, candidate: Candidate, row_ratio: float) -> float:
         """Estimated seconds for :meth:`refit` of ``candidate`` on ``row_ratio`` times its training rows."""
-        return float(candidate.fit_time_s) * row_ratio * 1.2
+        return float(candidate.fit_time_s) * row_ratio * self.refit_cost_factor
 
     def refit(self, candidate: Candidate, data: PreparedData, deadline: float):
         """A new predictor with ``candidate``'s configuration trained on ``data.X_train``, or None.

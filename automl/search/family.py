@@ -201,6 +201,15 @@ def _fingerprint(data: PreparedData, tuner: str, space: dict, hypermodel: Any, m
     return digest.hexdigest()[:12]
 
 
+def _training_target(y, data: PreparedData, mean: float, std: float) -> np.ndarray:
+    """Targets as the networks train on them: standardised floats, 0/1 floats, or class codes."""
+    if data.task == "regression":
+        return ((np.asarray(y, dtype=np.float64) - mean) / std).astype(np.float32)
+    if data.task == "binary" or data.n_classes <= 2:
+        return np.asarray(y, dtype=np.float32)
+    return np.asarray(y, dtype=np.int32)
+
+
 class NeuralNetworkFamily(ModelFamily):
     """Networks searched with KerasTuner, guarded against overfitting, resumable.
 
@@ -275,15 +284,13 @@ class NeuralNetworkFamily(ModelFamily):
         return resolve_search_space(self.search_space, default_search_space(n, data.X_train.shape[1], data.task))
 
     def _targets(self, data: PreparedData):
+        mean, std = 0.0, 1.0
         if data.task == "regression":
             y = np.asarray(data.y_train, dtype=np.float64)
             mean, std = float(np.mean(y)), float(np.std(y))
             std = std if std > 0 and math.isfinite(std) else 1.0
-            scale = lambda v: ((np.asarray(v, dtype=np.float64) - mean) / std).astype(np.float32)  # noqa: E731
-            return scale(data.y_train), scale(data.y_val), mean, std
-        if data.task == "binary" or data.n_classes <= 2:
-            return (np.asarray(data.y_train, dtype=np.float32), np.asarray(data.y_val, dtype=np.float32), 0.0, 1.0)
-        return np.asarray(data.y_train, dtype=np.int32), np.asarray(data.y_val, dtype=np.int32), 0.0, 1.0
+        return (_training_target(data.y_train, data, mean, std), _training_target(data.y_val, data, mean, std),
+                mean, std)
 
     # -- the search ------------------------------------------------------------------------------
     def _setup(self, data: PreparedData) -> SimpleNamespace:
@@ -417,10 +424,7 @@ class NeuralNetworkFamily(ModelFamily):
             callbacks = [guard]
             if len(rates) == epochs and all(math.isfinite(r) and r > 0 for r in rates):
                 callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, lr: rates[epoch]))
-            if data.task == "regression":
-                y = ((np.asarray(data.y_train, dtype=np.float64) - searched.y_mean) / searched.y_std).astype(np.float32)
-            else:
-                y = np.asarray(data.y_train, dtype=np.int32 if data.n_classes > 2 else np.float32)
+            y = _training_target(data.y_train, data, searched.y_mean, searched.y_std)
             hypermodel.fit(hp, model, np.ascontiguousarray(data.X_train, dtype=np.float32), y, epochs=epochs,
                            batch_size=int(candidate.params.get("batch_size", 256)), shuffle=True, verbose=0,
                            class_weight=data.class_weight if data.is_classification else None,
