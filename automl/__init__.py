@@ -15,6 +15,12 @@ import importlib
 from typing import Any
 
 from .errors import AutomlWarning, DataWarning, InputError, IntegrityError, SearchWarning
+from . import _quiet_tf
+
+_quiet_tf.install()  # TensorFlow's start-up lines stay out of the output (AUTOML_TF_LOGS=1 shows them)
+# Offers the notebook progress widget to verbose runs (automl.progress never imports widgets); cheap:
+# the package imports no widget library until a dashboard or the widget is asked for.
+from . import dashboard as _dashboard  # noqa: E402,F401
 
 __version__ = "0.1.0"
 
@@ -31,11 +37,16 @@ _LAZY = {
     "AutoRegressor": "automl.estimators",
     "Autoencoder": "automl.clustering",
     "datasets": "automl.datasets",
+    "make_metric": "automl.metrics",
+    "Metric": "automl.metrics",
+    "run_worker": "automl.api",
+    "NetworkSearch": "automl.search.options",
+    "WorkerResult": "automl.search.distributed",
 }
 
 __all__ = [
     "fit", "cluster", "embed", "load", "FitResult", "FittedModel", "ClusterResult",
-    "AutoClassifier", "AutoRegressor", "Autoencoder", "datasets",
+    "AutoClassifier", "AutoRegressor", "Autoencoder", "datasets", "make_metric", "Metric", "run_worker", "NetworkSearch", "WorkerResult",
     "InputError", "IntegrityError", "AutomlWarning", "DataWarning", "SearchWarning", "__version__",
 ]
 

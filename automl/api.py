@@ -6,40 +6,35 @@ within a shared budget -> scoring on held-out rows -> ensemble -> FitResult.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .budget import Budget
+from .budget import (REFIT_FIRST_GUESS, REFIT_MAX_SHARE, Budget, family_floors, family_share, refit_reserve,
+                     scoring_reserve)
 from .data import (check_number, check_target, drop_missing_target, holdout_share, infer_task, make_dataset,
                    read_table, sample_rows)
-from .distributed import WorkerResult, check_families, resolve_distributed, run_worker
+from .search.distributed import WorkerResult, check_families
+from .search.options import NetworkSearch, resolve_network
 from .errors import InputError, SearchWarning, warn
 from .evaluate import build_ensemble, rank, score_candidates
+from .evaluate.comparison import data_fingerprint, environment
+from .evaluate.decision import check_decision_options, decide_all
 from .metrics import get_metric
 from .models import PreparedData, balanced_class_weight, get_family
-from .models.registry import DEFAULT_FAMILIES
+from .models.registry import DEFAULT_FAMILIES, OPTIONAL_FAMILIES
 from .preprocess import build_preprocessor, estimate_width, prepare_rows
 from .progress import make_hooks
 from .refit import all_rows, refit_best
 from .resources import memory_limit_mb, rows_within
 from .result import FitResult
+from .weights import sample_weight_column
 
-# Part of the budget kept back for scoring, the ensemble and packing the result.
-_RESERVE_SHARE = 0.05
-_RESERVE_MAX_S = 10.0
-# Time kept back to refit the best model on every labelled row (see automl.refit): a first guess as a share
-# of the search budget until a model is known, then the estimated refit time of the two best models so far,
-# never more than the cap.
-_REFIT_FIRST_GUESS = 0.1
-_REFIT_MAX_SHARE = 0.3
-# Every family is guaranteed this part of its weighted share of the search budget, whatever runs before it.
-_MIN_SHARE = 0.5
-# Options that only the neural-network family understands.
-_NETWORK_OPTIONS = ("tuner", "max_trials", "directory", "overwrite", "hypermodel", "search_space", "max_epochs",
-                    "distributed")
+# fit() runs a distributed worker only when called by run_worker (a worker returns a WorkerResult, not a FitResult).
+_AS_WORKER = contextvars.ContextVar("automl_as_worker", default=False)
 
 
 def fit(
@@ -47,28 +42,25 @@ def fit(
     target: str,
     *,
     task: str | None = None,
-    metric: str | None = None,
+    metric: Any = None,
+    sample_weight: str | None = None,
     time_budget: float = 120.0,
     families: Sequence[Any] | None = None,
-    tuner: str = "hyperband",
-    max_trials: int | None = None,
-    directory: str | None = None,
-    overwrite: bool = False,
-    hypermodel=None,
-    search_space: dict | None = None,
-    max_epochs: int | None = None,
-    distributed: str | None = None,
-    oracle_address: str | None = None,
+    network: NetworkSearch | dict | None = None,
     test_size: float | str = "auto",
     val_size: float | str = "auto",
     seed: int = 0,
     ensemble: bool = True,
     refit: bool = True,
+    calibrate: bool = True,
+    threshold: Any = "auto",
+    costs: Any = None,
     max_train_rows: int | None = None,
     max_memory_mb: float | str | None = "auto",
     verbose: int = 1,
     callbacks: Iterable[Any] | None = None,
-) -> FitResult | WorkerResult:
+    **deprecated,
+) -> FitResult:
     """Search models for ``target`` and return them ranked on held-out rows.
 
     Parameters
@@ -79,37 +71,32 @@ def fit(
         Column to predict. Rows where it is missing are dropped with a warning.
     task : {'binary', 'multiclass', 'regression', 'classification'}, optional
         Inferred from the target when omitted.
-    metric : str, optional
+    metric : str, automl.Metric or scikit-learn scorer, optional
         Ranking metric: accuracy (classification) or r2 (regression) by default;
-        also roc_auc, log_loss, f1, balanced_accuracy, rmse, mae, ...
+        also roc_auc, average_precision, log_loss, f1, balanced_accuracy, rmse,
+        mae, ... Your own metric: ``automl.make_metric(func, greater_is_better=...,
+        needs_proba=..., name=...)`` or ``sklearn.metrics.make_scorer(...)``; the
+        leaderboard and report show its name. A saved result keeps its name and
+        direction, not its function.
+    sample_weight : str, optional
+        Name of a column of ``data`` holding non-negative row weights. It is not a
+        feature; every family trains with the weights (the refit too), and the
+        validation, test and train scores of the leaderboard are weighted (see
+        :mod:`automl.weights`).
     time_budget : float, default=120
         Seconds for the whole call, shared between the model families.
     families : list of str or ModelFamily, optional
-        Default ``["linear", "random_forest", "gradient_boosting", "neural_network"]``.
-    tuner : {'hyperband', 'bayesian', 'random'}, default='hyperband'
-        KerasTuner algorithm for the network search.
-    max_trials : int, optional
-        Cap on network trials (the budget caps them too).
-    directory : str, optional
-        Where the network search keeps its trials; an interrupted search resumes from it.
-    overwrite : bool, default=False
-        Start the network search afresh even if ``directory`` holds one.
-    hypermodel : keras_tuner.HyperModel, optional
-        Your own network search space, used instead of the built-in one.
-    search_space : dict, optional
-        Overrides for the built-in network search space (see docs/search.md).
-    max_epochs : int, optional
-        Upper bound on epochs per network trial.
-    distributed : {'chief', 'worker'}, optional
-        Search networks across processes or machines with KerasTuner's chief
-        oracle (see docs/distributed.md); default: from the ``KERASTUNER_*``
-        environment variables when set, else one process. Every process needs
-        the same data, target, seed, options and a shared ``directory``. The
-        chief returns the FitResult; a worker returns an
-        :class:`automl.distributed.WorkerResult` with the trials it ran.
-    oracle_address : str, optional
-        ``host:port`` the chief listens on and the workers connect to
-        (default ``127.0.0.1:8000``).
+        Default :data:`automl.models.registry.DEFAULT_FAMILIES`: linear, random_forest,
+        gradient_boosting, lightgbm, xgboost and catboost (when installed: ``pip install automl[boost]``;
+        skipped with a note in ``result.info["notes"]`` otherwise) and neural_network.
+    network : automl.NetworkSearch or dict, optional
+        How the neural-network family searches: ``tuner``, ``max_trials``,
+        ``directory``, ``overwrite``, ``hypermodel``, ``search_space``,
+        ``max_epochs``, ``distributed`` ('chief') and ``oracle_address`` (see
+        :class:`automl.NetworkSearch`, docs/search.md and docs/distributed.md).
+        Workers of a distributed search call :func:`automl.run_worker`.
+        Passing these options as keywords of ``fit`` still works for one
+        release, with a DeprecationWarning.
     test_size, val_size : float or 'auto', default='auto'
         Shares of the rows held out for the final test and for validation;
         'auto' is 0.2 up to 50,000 rows, then shrinks towards 10,000 rows each
@@ -124,6 +111,20 @@ def fit(
         leaderboard keeps the held-out scores of the searched models, trained on
         fewer rows (its ``refit`` column marks the models refit). False keeps
         exactly the models that were scored.
+    calibrate : bool, default=True
+        Classification: calibrate each model's probabilities (sigmoid or
+        isotonic for binary, temperature for multiclass) when that lowers the
+        cross-fitted log loss on validation rows; ``info["calibration"]`` says
+        what was done (see :mod:`automl.evaluate.decision`).
+    threshold : 'auto', str, float or None, default='auto'
+        Binary tasks: the probability at which ``predict`` says "positive",
+        tuned on validation rows for the ranking metric when it is f1,
+        balanced_accuracy or accuracy, else for F1 ('auto'); or name one of
+        those, give a fixed number in (0, 1), or None for 0.5. The leaderboard
+        gains ``threshold``, ``val_at_threshold`` and ``test_at_threshold``.
+    costs : 2x2 array-like or dict, optional
+        Binary tasks: a cost matrix ``[[tn, fp], [fn, tp]]`` (or
+        ``{"fp": 1, "fn": 10}``); the threshold then minimises the mean cost.
     max_train_rows : int, optional
         Sample at most this many training rows for the search (with a warning).
     max_memory_mb : 'auto', float or None, default='auto'
@@ -139,7 +140,6 @@ def fit(
     Returns
     -------
     FitResult
-        (:class:`automl.distributed.WorkerResult` on a distributed worker.)
 
     Examples
     --------
@@ -156,18 +156,27 @@ def fit(
         check_number(val_size, "val_size", low=0.01, high=0.5)
     check_number(seed, "seed", integer=True, low=0)
     check_number(max_train_rows, "max_train_rows", integer=True, low=20, allow_none=True)
-    check_number(max_trials, "max_trials", integer=True, low=1, allow_none=True)
+    net = resolve_network(network, deprecated)
     memory_limit = memory_limit_mb(max_memory_mb)
-    dist = resolve_distributed(distributed, oracle_address)
+    dist = net.config()
+    if dist is not None and dist.role == "worker" and not _AS_WORKER.get():
+        raise InputError("This process is a distributed worker (distributed='worker' or KERASTUNER_TUNER_ID); "
+                         "workers return a WorkerResult: call automl.run_worker(data, target, network=...) instead "
+                         "of automl.fit.")
     frame = read_table(data)
     target = check_target(frame, target)
     frame = drop_missing_target(frame, target)
+    frame, weights = sample_weight_column(frame, sample_weight, target)
     task = infer_task(frame[target], task)
     metric_name = get_metric(metric, task).name
+    check_decision_options(threshold, costs, task)
     family_names = list(families) if families is not None else list(DEFAULT_FAMILIES)
     if not family_names:
         raise InputError("`families` is empty; name at least one model family, e.g. ['gradient_boosting'].")
     check_families(dist, family_names)
+    if weights is not None and "neural_network" in family_names:
+        warn("The neural_network family trains without `sample_weight` (it uses class weights only); "
+             "its validation and test scores are still weighted.", SearchWarning)
 
     budget = Budget(float(time_budget))
     test_size, val_size = holdout_share(len(frame), test_size), holdout_share(len(frame), val_size)
@@ -177,7 +186,7 @@ def fit(
         train_rows = sample_rows(train_rows, dataset.y, max_train_rows, seed=seed, task=task)
         warn(f"Sampled {len(train_rows)} of {len(dataset.train)} training rows for the search "
              "(max_train_rows); validation and test rows are unchanged.", SearchWarning)
-    width = estimate_width(dataset.schema)
+    width = estimate_width(dataset.schema, n_classes=0 if dataset.classes is None else len(dataset.classes))
     affordable = rows_within(memory_limit, len(train_rows), width)
     if affordable < len(train_rows):
         needed_mb = len(train_rows) * width * 4 / 2**20
@@ -186,11 +195,11 @@ def fit(
              "validation and test rows are unchanged. Raise `max_memory_mb` (or pass None) to use every row.",
              SearchWarning)
         train_rows = sample_rows(train_rows, dataset.y, affordable, seed=seed, task=task)
-    preprocessor = build_preprocessor(dataset.schema, len(train_rows))
+    preprocessor = build_preprocessor(dataset.schema, len(train_rows), task=task, seed=seed)
     # One float32 matrix holds every prepared row, training rows first: the splits are views of it, and the
     # refit reads it whole, so the prepared data exists once.
     order = np.concatenate([train_rows, dataset.val, dataset.test])
-    matrix = prepare_rows(preprocessor, dataset.frame, order, fit_rows=train_rows, seed=seed)
+    matrix = prepare_rows(preprocessor, dataset.frame, order, fit_rows=train_rows, seed=seed, y=dataset.y)
     n_train, n_val = len(train_rows), len(dataset.val)
     y_all = dataset.y[order]
     X_test, y_test = matrix[n_train + n_val:], y_all[n_train + n_val:]
@@ -202,36 +211,40 @@ def fit(
         y_val=y_all[n_train:n_train + n_val], task=task, metric=metric_name, n_classes=n_classes,
         feature_names=[str(f) for f in preprocessor.get_feature_names_out()],
         seed=seed, class_weight=balanced_class_weight(y_train, n_classes) if n_classes else None,
+        sample_weight=None if weights is None else weights[order[:n_train]],
+        sample_weight_val=None if weights is None else weights[order[n_train:n_train + n_val]],
     )
+    w_test = None if weights is None else weights[order[n_train + n_val:]]
 
     hooks = make_hooks(verbose, callbacks)
     hooks.on_fit_begin({"task": task, "metric": metric_name, "rows": len(frame), "columns": frame.shape[1] - 1,
                         "families": [getattr(f, "name", str(f)) for f in family_names],
                         "time_budget": float(time_budget)})
-    network_options = {"tuner": tuner, "max_trials": max_trials, "directory": directory, "overwrite": overwrite,
-                       "hypermodel": hypermodel, "search_space": search_space, "max_epochs": max_epochs,
-                       "distributed": dist}
+    network_options = net.family_options(dist)
     if dist is not None and dist.role == "worker":
-        return run_worker(prepared, hooks, network_options, started)
+        from .search.family import work
+
+        return work(prepared, hooks, network_options, started)
     row_ratio = len(order) / max(n_train, 1)
     candidates, trials, notes, families_run = _run_families(family_names, prepared, budget, hooks, network_options,
-                                                            refit_row_ratio=row_ratio if refit else None)
+                                                            refit_row_ratio=row_ratio if refit else None,
+                                                            quiet_missing=OPTIONAL_FAMILIES if families is None else ())
     if not candidates:
         raise InputError("No model could be fitted: " + "; ".join(notes or ["the time budget was too small"])
                          + ". Increase `time_budget` or check the data.")
 
-    board, preds = score_candidates(candidates, prepared, X_test, y_test)
+    board, preds = score_candidates(candidates, prepared, X_test, y_test, test_weight=w_test)
     if ensemble and len(candidates) > 1:
         combined = build_ensemble(candidates, preds, prepared)
         if combined is not None:
-            extra_board, extra_preds = score_candidates([combined], prepared, X_test, y_test)
+            extra_board, extra_preds = score_candidates([combined], prepared, X_test, y_test, test_weight=w_test)
             board = rank(pd.concat([board, extra_board], ignore_index=True))
             preds.update(extra_preds)
             candidates.append(combined)
     models = {c.name: c for c in candidates}
     refitted, refit_info = {}, {"enabled": bool(refit)}
     if refit:
-        everything = all_rows(prepared, matrix, y_all)
+        everything = all_rows(prepared, matrix, y_all, None if weights is None else weights[order])
         outcome = refit_best(models[str(board.iloc[0]["model"])], models, {f.name: f for f in families_run},
                              everything, budget.deadline - min(2.0, 0.02 * budget.seconds),
                              row_ratio=row_ratio)
@@ -240,6 +253,12 @@ def fit(
         refit_info.update(outcome.info)
         hooks.on_refit_end(refit_info)
     board["refit"] = board["model"].isin(list(refitted))
+    decisions, decision_info = {}, {}
+    if task != "regression":  # calibration and threshold from validation predictions only
+        decisions, board, decision_info = decide_all(board, preds, prepared.y_val, y_test, task=task,
+                                                     metric=metric_name, threshold=threshold, costs=costs,
+                                                     calibrate=calibrate, seed=seed,
+                                                     val_weight=prepared.sample_weight_val, test_weight=w_test)
     hooks.on_fit_end(board)
 
     info = {
@@ -248,28 +267,84 @@ def fit(
         "max_memory_mb": None if memory_limit is None else round(memory_limit, 1),
         "time_budget_s": float(time_budget), "elapsed_s": round(time.monotonic() - started, 3),
         "seed": seed, "families": [getattr(f, "name", str(f)) for f in family_names], "notes": notes,
+        # what a rerun must match: the labelled rows (hashed) and the software and machine of this fit
+        "data_fingerprint": data_fingerprint(frame), "environment": environment(),
         "refit": refit_info,
+        # a custom metric's function is not saved: its name and direction are, so a loaded result still reads
+        "metric_info": get_metric(metric_name, task).describe(), "sample_weight": sample_weight,
         "class_counts": None if dataset.classes is None else
         {str(c): int(k) for c, k in zip(dataset.classes, np.bincount(dataset.y, minlength=n_classes))},
-        "settings": {"tuner": tuner, "max_trials": max_trials, "test_size": test_size, "val_size": val_size,
-                     "ensemble": ensemble, "refit": refit, "directory": str(directory) if directory else None,
+        "settings": {"tuner": net.tuner, "max_trials": net.max_trials, "test_size": test_size, "val_size": val_size,
+                     "ensemble": ensemble, "refit": refit,
+                     "directory": str(net.directory) if net.directory else None,
                      "distributed": dist.role if dist is not None else None},
     }
+    info.update(decision_info)
     test = {"X": X_test_frame.reset_index(drop=True), "y": y_test,
             "predictions": {name: {"pred": p.test_pred, "proba": p.test_proba} for name, p in preds.items()}}
     return FitResult(task=task, metric=metric_name, target=target, leaderboard=board, trials=trials,
                      schema=dataset.schema, classes=dataset.classes,
-                     models=models, refitted=refitted, preprocessor=preprocessor, info=info, test=test)
+                     models=models, refitted=refitted, preprocessor=preprocessor, info=info, test=test,
+                     decisions=decisions)
 
 
-def _run_families(names, prepared, budget, hooks, network_options, refit_row_ratio=None):
+def run_worker(data, target: str, *, network: NetworkSearch | dict | None = None, task: str | None = None,
+               metric: str | None = None, test_size: float | str = "auto", val_size: float | str = "auto",
+               seed: int = 0, max_train_rows: int | None = None, max_memory_mb: float | str | None = "auto",
+               verbose: int = 1, callbacks: Iterable[Any] | None = None) -> WorkerResult:
+    """Run trials of a distributed network search for its chief; return the trials this worker ran.
+
+    Prepares ``data`` exactly as the chief's :func:`fit` does (same target,
+    seed, splits and options, so the same project folder), waits for the
+    chief's announcement in the shared ``network.directory``, then asks the
+    chief's oracle for trials until it answers that the search is over. The
+    networks stay in the shared directory; the chief's FitResult ranks them.
+
+    Parameters
+    ----------
+    data, target, task, metric, test_size, val_size, seed, max_train_rows, max_memory_mb, verbose, callbacks
+        As for :func:`fit`, and equal to the chief's.
+    network : automl.NetworkSearch or dict
+        The chief's network options; ``oracle_address`` is the chief's
+        ``host:port``. ``distributed`` defaults to ``'worker'`` (or to the
+        role ``KERASTUNER_TUNER_ID`` gives).
+
+    Returns
+    -------
+    WorkerResult
+
+    Examples
+    --------
+    >>> automl.run_worker("data.csv", "y", network={"directory": "/shared/runs",
+    ...                   "oracle_address": "chief-node:8000"})          # doctest: +SKIP
+    """
+    import os
+
+    net = resolve_network(network)
+    if net.distributed is None and "KERASTUNER_ORACLE_IP" not in os.environ:
+        net = NetworkSearch(**{**net.family_options(None), "distributed": "worker",
+                               "oracle_address": net.oracle_address})
+    config = net.config()
+    if config is None or config.role != "worker":
+        raise InputError("run_worker runs a distributed worker; this process is the chief (distributed='chief' or "
+                         "a KERASTUNER_TUNER_ID containing 'chief'): call automl.fit on the chief.")
+    token = _AS_WORKER.set(True)
+    try:
+        return fit(data, target, network=net, task=task, metric=metric, test_size=test_size, val_size=val_size,
+                   seed=seed, max_train_rows=max_train_rows, max_memory_mb=max_memory_mb, verbose=verbose,
+                   callbacks=callbacks)
+    finally:
+        _AS_WORKER.reset(token)
+
+
+def _run_families(names, prepared, budget, hooks, network_options, refit_row_ratio=None, quiet_missing=()):
     """Run each family in turn on its weighted share of what is left, never below its floor (see family_share).
 
     With ``refit_row_ratio`` (labelled rows over training rows) the time to refit the best models afterwards is
     kept free too, as a last floor that follows the models found so far (see :func:`refit_reserve`).
     Returns the candidates, the trials, notes on what went wrong and the family objects (they refit their models).
     """
-    search_budget = Budget(budget.remaining() - min(_RESERVE_MAX_S, _RESERVE_SHARE * budget.seconds))
+    search_budget = Budget(budget.remaining() - scoring_reserve(budget.seconds))
     families, notes = [], []
     for name in names:
         options = {k: v for k, v in network_options.items() if v is not None} if name == "neural_network" else {}
@@ -277,6 +352,8 @@ def _run_families(names, prepared, budget, hooks, network_options, refit_row_rat
             families.append(get_family(name, **options))
         except ImportError as exc:
             notes.append(f"{name} skipped: {exc}")
+            if name in quiet_missing:  # an optional library absent from a default run: the note is enough
+                continue
             warn(f"Model family {name!r} is unavailable ({exc}); continuing without it.", SearchWarning)
     candidates, trial_frames = [], []
     for family in families:
@@ -285,7 +362,7 @@ def _run_families(names, prepared, budget, hooks, network_options, refit_row_rat
             family.begin(prepared, search_budget, hooks)
     weights = [f.weight for f in families]
     floors = family_floors(weights, search_budget.seconds)
-    refit_floor = _REFIT_FIRST_GUESS * search_budget.seconds if refit_row_ratio else 0.0
+    refit_floor = REFIT_FIRST_GUESS * search_budget.seconds if refit_row_ratio else 0.0
     scored: list[tuple[float, Any, Any]] = []
     for i, family in enumerate(families):
         # the refit is a last "family" with no weight: it only keeps its floor free
@@ -303,46 +380,13 @@ def _run_families(names, prepared, budget, hooks, network_options, refit_row_rat
         hooks.on_family_end(family.name, len(outcome.candidates))
         if refit_row_ratio:
             scored += [(prepared.val_score(c.predictor), family, c) for c in outcome.candidates]
-            refit_floor = refit_reserve(scored, refit_row_ratio, _REFIT_MAX_SHARE * search_budget.seconds)
+            refit_floor = refit_reserve(scored, refit_row_ratio, REFIT_MAX_SHARE * search_budget.seconds)
         if not outcome.candidates:
             notes.append(f"{family.name}: no candidate within its budget")
     _unique_names(candidates)
     trials = pd.concat(trial_frames, ignore_index=True) if trial_frames else pd.DataFrame(
         columns=["family", "trial", "score", "status", "params", "time_s"])
     return candidates, trials, notes, families
-
-
-def refit_reserve(scored, row_ratio: float, cap: float) -> float:
-    """Seconds to keep for refitting: the estimated refits of the two best ``(val score, family, candidate)``.
-
-    Two, because the best model is often an ensemble of the leaders; ``cap`` bounds it.
-    """
-    ranked = sorted((item for item in scored if np.isfinite(item[0])), key=lambda item: -item[0])[:2]
-    return float(min(cap, sum(family.refit_seconds(c, row_ratio) for _, family, c in ranked)))
-
-
-def family_floors(weights: Sequence[float], seconds: float) -> list[float]:
-    """Seconds each family is guaranteed: ``_MIN_SHARE`` of its weighted part of ``seconds``."""
-    total = float(sum(weights)) or 1.0
-    return [_MIN_SHARE * seconds * w / total for w in weights]
-
-
-def family_share(weights: Sequence[float], floors: Sequence[float], remaining: float) -> float:
-    """Seconds for the first of the families still to run, out of ``remaining``.
-
-    Its weighted part of what is left, so time a fast family leaves over flows
-    on to the next ones; at least its floor, and never so much that the
-    families after it lose their floors. When earlier families overran and the
-    floors no longer fit, what is left is split in proportion to the floors.
-    """
-    if remaining <= 0:
-        return 0.0
-    later = float(sum(floors[1:]))
-    weighted = remaining * weights[0] / (float(sum(weights)) or 1.0)
-    share = min(max(weighted, floors[0]), remaining - later)
-    if share < floors[0]:
-        share = remaining * floors[0] / (float(sum(floors)) or 1.0)
-    return float(share)
 
 
 def _unique_names(candidates) -> None:

@@ -102,16 +102,22 @@ def _print_leaderboard(board) -> None:
 
 
 def _cmd_fit(args) -> int:
-    from .api import fit
-    result = fit(args.data, args.target, task=args.task, metric=args.metric, time_budget=args.time_budget,
-                 families=args.families, tuner=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
-                 directory=args.directory,
-                 overwrite=args.overwrite, refit=args.refit, seed=args.seed, verbose=0 if args.quiet else 1,
-                 distributed=args.distributed, oracle_address=args.oracle)
-    if not hasattr(result, "leaderboard"):  # a distributed worker: the chief saves the result
+    from .api import fit, run_worker
+    from .search.options import NetworkSearch
+
+    network = NetworkSearch(tuner=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
+                            directory=args.directory, overwrite=args.overwrite, distributed=args.distributed,
+                            oracle_address=args.oracle)
+    config = network.config()
+    if config is not None and config.role == "worker":  # the chief saves the result
+        result = run_worker(args.data, args.target, network=network, task=args.task, metric=args.metric,
+                            seed=args.seed, verbose=0 if args.quiet else 1)
         print(f"worker {result.worker_id}: {len(result.trials)} trials, stopped ({result.stop_reason}); "
               f"trials {list(result.trials['trial']) if len(result.trials) else []}")
         return 0
+    result = fit(args.data, args.target, task=args.task, metric=args.metric, time_budget=args.time_budget,
+                 families=args.families, network=network, refit=args.refit, seed=args.seed,
+                 verbose=0 if args.quiet else 1)
     _print_leaderboard(result.leaderboard)
     return _save_and_report(result, args)
 
@@ -172,7 +178,7 @@ def _cmd_demo(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print("automl demo: scikit-learn's breast cancer data (569 rows, 30 features, binary target)")
     result = fit(breast_cancer(), "target", time_budget=args.time_budget, verbose=0 if args.quiet else 1,
-                 directory=str(out / "search"))
+                 network={"directory": str(out / "search")})
     _print_leaderboard(result.leaderboard)
     result.leaderboard.to_csv(out / "leaderboard.csv", index=False)
     result.save(out / "model")

@@ -32,12 +32,13 @@ class _AutoEstimator(BaseEstimator):
     _task: str | None = None
 
     def __init__(self, *, time_budget: float = 60.0, metric: str | None = None, families=None, seed: int = 0,
-                 verbose: int = 0, fit_options: dict[str, Any] | None = None):
+                 verbose: int = 0, network=None, fit_options: dict[str, Any] | None = None):
         self.time_budget = time_budget
         self.metric = metric
         self.families = families
         self.seed = seed
         self.verbose = verbose
+        self.network = network
         self.fit_options = fit_options
 
     def fit(self, X, y) -> "_AutoEstimator":
@@ -53,7 +54,7 @@ class _AutoEstimator(BaseEstimator):
         frame[_TARGET] = target
         self.result_ = fit(frame, _TARGET, task=self._task_for(target), metric=self.metric,
                            time_budget=self.time_budget, families=self.families, seed=self.seed,
-                           verbose=self.verbose, **(self.fit_options or {}))
+                           verbose=self.verbose, network=self.network, **(self.fit_options or {}))
         self.feature_names_in_ = np.asarray(frame.columns[:-1], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         return self
@@ -87,6 +88,8 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):
     families : list of str, optional
     seed : int, default=0
     verbose : int, default=0
+    network : automl.NetworkSearch or dict, optional
+        Options of the network search (``tuner``, ``max_trials``, ...), as ``automl.fit(network=...)``.
     fit_options : dict, optional
         Further keyword arguments of :func:`automl.fit`.
 

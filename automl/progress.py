@@ -2,13 +2,16 @@
 
 Computation never imports widgets. A listener is any object with some of the
 ``on_*`` methods below; :class:`Hooks` fans events out and ignores missing
-methods. The notebook listener lives in :mod:`automl.dashboard.progress`.
+methods. ``verbose=1`` adds a default listener: the first one a registered
+factory offers (:func:`register_default_listener`), else :class:`TextProgress`.
+The notebook widget is offered that way by :mod:`automl.dashboard`, which
+registers it when ``automl`` is imported: this module never imports it.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 
 class Callback:
@@ -87,27 +90,43 @@ class TextProgress(Callback):
             self._say(f"best: {top['model']} val {top['val_score']:.4f} test {top['test_score']:.4f}")
 
 
-def make_hooks(verbose: int, callbacks: Iterable[Any] | None = None) -> Hooks:
-    """Listeners for ``verbose`` (0 silent, 1 text or notebook widget) plus the user's ``callbacks``."""
-    listeners = list(callbacks or [])
-    if verbose:
-        listeners.append(_default_listener())
-    return Hooks(listeners)
+# Factories that may offer the default listener for verbose runs, newest first asked (see make_hooks).
+_DEFAULT_LISTENERS: list[Callable[[], Any]] = []
 
 
-def _default_listener():
-    if _in_notebook():
-        try:
-            from .dashboard.progress import NotebookProgress
-            return NotebookProgress()
-        except ImportError:  # dashboard extras missing: fall back to text
-            pass
+def register_default_listener(factory: Callable[[], Any]) -> None:
+    """Let ``factory`` offer the listener that ``verbose=1`` adds.
+
+    Parameters
+    ----------
+    factory : callable
+        Called with no argument at the start of each verbose run; returns a
+        listener, or None to leave the choice to the factories registered
+        before it (and in the end to :class:`TextProgress`). Registering the
+        same factory twice has no effect.
+
+    Examples
+    --------
+    >>> def quiet_in_ci():
+    ...     return Callback() if os.environ.get("CI") else None  # None: let the others choose
+    >>> register_default_listener(quiet_in_ci)  # doctest: +SKIP
+    """
+    if factory not in _DEFAULT_LISTENERS:
+        _DEFAULT_LISTENERS.append(factory)
+
+
+def default_listener():
+    """The listener ``verbose=1`` adds: the newest registered factory's offer, else :class:`TextProgress`."""
+    for factory in reversed(_DEFAULT_LISTENERS):
+        listener = factory()
+        if listener is not None:
+            return listener
     return TextProgress()
 
 
-def _in_notebook() -> bool:
-    shell = sys.modules.get("IPython")
-    if shell is None:
-        return False
-    ip = shell.get_ipython() if hasattr(shell, "get_ipython") else None
-    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+def make_hooks(verbose: int, callbacks: Iterable[Any] | None = None) -> Hooks:
+    """Listeners for ``verbose`` (0 silent, 1 the :func:`default_listener`) plus the user's ``callbacks``."""
+    listeners = list(callbacks or [])
+    if verbose:
+        listeners.append(default_listener())
+    return Hooks(listeners)

@@ -117,14 +117,17 @@ def refit_best(best: Candidate, candidates: dict[str, Candidate], families: dict
     return outcome
 
 
-def all_rows(data: PreparedData, X: np.ndarray, y: np.ndarray) -> PreparedData:
+def all_rows(data: PreparedData, X: np.ndarray, y: np.ndarray,
+             sample_weight: np.ndarray | None = None) -> PreparedData:
     """``data``'s task with every labelled row ``(X, y)`` as training rows and no validation rows.
 
     ``X`` is used as it is (no copy): pass the matrix the splits were cut from.
+    ``sample_weight`` holds the user's row weights in the same order (the refit uses them as the search did).
     """
     from .models import balanced_class_weight
 
     return PreparedData(
         X_train=X, y_train=y, X_val=X[:0], y_val=y[:0], task=data.task, metric=data.metric,
         n_classes=data.n_classes, feature_names=data.feature_names, seed=data.seed,
-        class_weight=balanced_class_weight(y, data.n_classes) if data.n_classes else None)
+        class_weight=balanced_class_weight(y, data.n_classes) if data.n_classes else None,
+        sample_weight=sample_weight, sample_weight_val=None if sample_weight is None else sample_weight[:0])

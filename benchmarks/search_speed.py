@@ -63,8 +63,8 @@ def run(frame: pd.DataFrame, tuner: str, budget: float, directory: str) -> dict:
     import automl
 
     started = time.monotonic()
-    result = automl.fit(frame, "target", families=["neural_network"], tuner=tuner, time_budget=budget,
-                        directory=directory, overwrite=True, verbose=0, ensemble=False)
+    result = automl.fit(frame, "target", families=["neural_network"], time_budget=budget, verbose=0, ensemble=False,
+                        network={"tuner": tuner, "directory": directory, "overwrite": True})
     elapsed = time.monotonic() - started
     trials = result.trials
     ok = trials[trials["status"] == "ok"]
@@ -108,6 +108,7 @@ def main(argv=None) -> int:
                         choices=["hyperband", "bayesian", "random"])
     args = parser.parse_args(argv)
 
+    import automl  # noqa: F401 - first, so that TensorFlow's start-up lines stay out of the table
     import keras
 
     frame = make_frame(args.rows, args.columns)

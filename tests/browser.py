@@ -106,6 +106,8 @@ def open_page(path_or_url, screenshot=None, wait_for_plots: bool = True, *, time
     dict
         ``console_errors`` (console errors and uncaught exceptions), ``failed_requests``
         (URLs that could not load), ``external_requests`` (remote URLs refused),
+        ``requests`` (every URL the page asked for, the page itself first, local
+        files and ``data:`` URLs included),
         ``dialogs`` (alert/confirm messages, dismissed), ``plot_count`` (plotly divs),
         ``rendered_count`` (those holding a ``.main-svg``), ``unrendered`` (their ids),
         ``svg_count`` (``.main-svg`` elements in all), ``title``, ``text`` (the
@@ -121,6 +123,7 @@ def open_page(path_or_url, screenshot=None, wait_for_plots: bool = True, *, time
     failed: list[str] = []
     external: list[str] = []
     dialogs: list[str] = []
+    requests: list[str] = []
 
     def route(request_route):
         url = request_route.request.url
@@ -143,6 +146,7 @@ def open_page(path_or_url, screenshot=None, wait_for_plots: bool = True, *, time
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
             page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
             page.on("requestfailed", lambda req: failed.append(req.url))
+            page.on("request", lambda req: requests.append(req.url))
             page.on("dialog", dialog)
             page.route("**/*", route)
             page.goto(target, wait_until="load", timeout=timeout_s * 1000)
@@ -168,6 +172,7 @@ def open_page(path_or_url, screenshot=None, wait_for_plots: bool = True, *, time
         finally:
             browser.close()
     return {"console_errors": errors, "failed_requests": failed, "external_requests": external,
-            "dialogs": dialogs, "plot_count": state["plot_count"], "rendered_count": state["rendered"],
+            "requests": requests, "dialogs": dialogs, "plot_count": state["plot_count"],
+            "rendered_count": state["rendered"],
             "unrendered": state["unrendered"], "svg_count": state["svg_count"], "title": title,
             "text": text, "svg_text": svg_text}

@@ -49,6 +49,27 @@ def evil_fit():
     return automl.fit(evil_frame(), "target", families=["linear"], time_budget=3, verbose=0, seed=0)
 
 
+BIG_ROWS = 50_000
+
+
+@functools.cache
+def big_frame() -> pd.DataFrame:
+    """A 50,000-row regression table (numeric and categorical columns), for report sizes at scale."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(BIG_ROWS, 8)), columns=[f"x{i}" for i in range(8)])
+    frame["shop"] = rng.choice(["north", "south", "east", "west", "online"], BIG_ROWS)
+    frame["target"] = 2 * frame["x0"] - frame["x1"] + (frame["shop"] == "online") + rng.normal(size=BIG_ROWS)
+    return frame
+
+
+@functools.cache
+def big_fit():
+    """The 50k-row table fitted cheaply (linear models only, a tiny budget)."""
+    import automl
+
+    return automl.fit(big_frame(), "target", families=["linear"], time_budget=4, verbose=0, seed=0)
+
+
 @functools.cache
 def _directory() -> Path:
     path = Path(tempfile.mkdtemp(prefix="automl-reports-"))
@@ -58,8 +79,8 @@ def _directory() -> Path:
 
 @functools.cache
 def report(kind: str, offline: bool = True) -> Path:
-    """The report file of ``kind`` (``binary``, ``multiclass``, ``regression`` or ``evil``)."""
-    result = evil_fit() if kind == "evil" else fitted(kind)
+    """The report file of ``kind`` (``binary``, ``multiclass``, ``regression``, ``evil`` or ``big``)."""
+    result = {"evil": evil_fit, "big": big_fit}.get(kind, lambda: fitted(kind))()
     return result.report(_directory() / f"{kind}{'' if offline else '_cdn'}.html", offline=offline)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import automl
-from automl.api import _MIN_SHARE, family_floors, family_share
+from automl.budget import MIN_SHARE, RESERVE_MAX_S, RESERVE_SHARE, family_floors, family_share, scoring_reserve
 from automl.models.base import Candidate, FamilyResult, ModelFamily
 
 
@@ -43,7 +43,7 @@ def frame():
 def test_share_is_weighted_and_never_below_floor():
     weights = [0.5, 1.0, 2.0, 3.0]
     floors = family_floors(weights, 100.0)
-    assert floors == pytest.approx([_MIN_SHARE * 100 * w / 6.5 for w in weights])
+    assert floors == pytest.approx([MIN_SHARE * 100 * w / 6.5 for w in weights])
     # nothing used yet: the first family gets exactly its weighted part
     assert family_share(weights, floors, 100.0) == pytest.approx(100 * 0.5 / 6.5)
     # earlier families used everything they were given: each later one still gets at least its floor
@@ -57,6 +57,12 @@ def test_share_is_weighted_and_never_below_floor():
     share = family_share(weights[1:], floors[1:], 10.0)
     assert share == pytest.approx(10.0 * floors[1] / sum(floors[1:]))
     assert family_share(weights, floors, 0.0) == 0.0
+
+
+def test_scoring_reserve_is_a_share_of_the_budget_up_to_a_cap():
+    assert scoring_reserve(20.0) == pytest.approx(RESERVE_SHARE * 20.0)
+    assert scoring_reserve(1e6) == RESERVE_MAX_S
+    assert 0.0 < scoring_reserve(60.0) < 60.0
 
 
 def test_time_left_by_a_fast_family_flows_to_the_next(frame):
@@ -76,8 +82,8 @@ def test_an_overrunning_family_does_not_starve_the_last(frame):
     families = [_Recorder("greedy", 1.0, 1.25, log), _Recorder("last", 1.0, 1.0, log)]
     result = automl.fit(frame, "y", families=families, time_budget=4, verbose=0, ensemble=False)
     shares = dict(log)
-    search = 4 - min(10.0, 0.05 * 4)
-    floor = _MIN_SHARE * search * 0.5
+    search = 4 - scoring_reserve(4)
+    floor = MIN_SHARE * search * 0.5
     assert shares["last"] >= floor - 0.1
     assert shares["greedy"] + shares["last"] <= search + 0.1
     assert set(result.leaderboard["model"]) == {"greedy", "last"}

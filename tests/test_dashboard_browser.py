@@ -137,7 +137,7 @@ def test_fit_dashboard_renders_in_chromium(tmp_path):
     IMAGES.mkdir(parents=True, exist_ok=True)
     with voila(FIT_CELLS, tmp_path) as (url, log_path), browser_page(chromium) as (page, errors):
         _open_dashboard(page, errors, url, log_path, "Leaderboard")
-        for title in ("Leaderboard", "Evaluation", "Training", "Search", "Data", "Export"):
+        for title in ("Leaderboard", "Evaluation", "Training", "Search", "Data", "Export", "Explain"):
             assert page.get_by_text(title, exact=True).first.is_visible(), title
         table = page.locator("table").first  # the leaderboard lists both fitted models
         assert "linear" in table.inner_text() and "gradient_boosting" in table.inner_text()
@@ -160,10 +160,21 @@ def test_fit_dashboard_renders_in_chromium(tmp_path):
         page.wait_for_function("() => Array.from(document.querySelectorAll('.gtitle'))"
                                ".some(t => t.textContent.includes('Confusion matrix: gradient_boosting'))",
                                timeout=30_000)
+
+        # The Explain tab: a test row's contributions, partial dependence and the threshold view.
+        page.get_by_text("Explain", exact=True).first.click()
+        page.wait_for_function("() => ['Row 0:', 'Partial dependence on', 'Metrics by decision threshold'].every("
+                               "s => Array.from(document.querySelectorAll('.gtitle')).some("
+                               "t => t.textContent.includes(s) && t.closest('.js-plotly-plot').offsetParent !== null))",
+                               timeout=120_000)
+        assert page.get_by_text("gradient_boosting: predicted", exact=False).first.is_visible()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(IMAGES / "dashboard_explain.png"), full_page=True)
         serious = [e for e in errors if KNOWN_NOISE not in e]
         assert not serious, f"JavaScript errors on the page: {serious}"
     _assert_png(IMAGES / "dashboard_fit.png")
     _assert_png(IMAGES / "dashboard_evaluation.png")
+    _assert_png(IMAGES / "dashboard_explain.png")
 
 
 @pytest.mark.slow

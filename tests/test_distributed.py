@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import automl
-from automl.distributed import (CHIEF_FILE, DistributedConfig, announce_search, check_families, parse_address,
+from automl.search.distributed import (CHIEF_FILE, DistributedConfig, announce_search, check_families, parse_address,
                                 read_announcement, resolve_distributed, wait_for_chief)
 
 ROOT = Path(__file__).resolve().parent.parent

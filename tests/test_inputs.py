@@ -100,7 +100,7 @@ def test_bad_extension(tmp_path):
     ("test_size", 0.9, "`test_size` must be <= 0.5"),
     ("metric", "rmse", "`metric`='rmse' is not available for a binary task"),
     ("task", "ranking", "`task` must be one of"),
-    ("families", ["linear", "xgboost"], "Unknown model family 'xgboost'"),
+    ("families", ["linear", "quantum_forest"], "Unknown model family 'quantum_forest'"),
     ("families", [], "`families` is empty"),
     ("seed", 1.5, "`seed` must be an integer"),
 ])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import automl
-from automl.api import refit_reserve
+from automl.budget import refit_reserve
 from automl.data import holdout_share
 from automl.models import PreparedData
 from automl.models.classic import GradientBoostingFamily, grow_within

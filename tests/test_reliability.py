@@ -361,9 +361,9 @@ def test_same_seed_gives_the_same_best_network_trial(breast_cancer_df, tmp_path)
     def run(directory):  # separate directories: the second search must not resume the first
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AutomlWarning)
-            return automl.fit(frame, "target", families=["neural_network"], tuner="random", max_trials=2,
-                              max_epochs=3, time_budget=300, seed=3, verbose=0, ensemble=False,
-                              directory=str(directory))
+            return automl.fit(frame, "target", families=["neural_network"], time_budget=300, seed=3, verbose=0,
+                              ensemble=False, network={"tuner": "random", "max_trials": 2, "max_epochs": 3,
+                                                       "directory": str(directory)})
 
     first, second = run(tmp_path / "a"), run(tmp_path / "b")
     assert len(first.trials) == len(second.trials) == 2

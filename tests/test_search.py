@@ -74,6 +74,32 @@ def test_import_automl_does_not_import_keras():
     assert out.stdout.startswith("0 "), out.stdout
 
 
+def test_import_then_keras_prints_no_tensorflow_start_up_lines():
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "AUTOML_TF_LOGS")}
+    code = "import automl, keras, numpy as np; keras.ops.convert_to_tensor(np.zeros(2)); print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+    assert "absl" not in out.stderr and "oneDNN" not in out.stderr and "I0000" not in out.stderr, out.stderr[-2000:]
+
+
+def test_network_options_are_grouped_and_old_keywords_deprecated(breast_cancer_df):
+    from automl.search.options import resolve_network
+
+    assert automl.NetworkSearch(tuner="random", max_trials=4) == resolve_network({"tuner": "random", "max_trials": 4})
+    with pytest.raises(InputError, match="network.tuner"):
+        automl.NetworkSearch(tuner="grid")
+    with pytest.raises(InputError, match=r"Unknown `network` key\(s\) \['tunr'\]"):
+        resolve_network({"tunr": "random"})
+    with pytest.raises(InputError, match="given both as keywords of fit and in `network`"):
+        resolve_network({"tuner": "random"}, {"tuner": "bayesian"})
+    with pytest.warns(DeprecationWarning, match=r"network=automl.NetworkSearch\(max_trials=2\)"):
+        result = automl.fit(breast_cancer_df, "target", families=["linear"], time_budget=3, verbose=0, max_trials=2)
+    assert result.info["settings"]["max_trials"] == 2
+    # a worker has its own entry point and return type: fit always returns a FitResult
+    with pytest.raises(InputError, match="call automl.run_worker"):
+        automl.fit(breast_cancer_df, "target", network={"distributed": "worker", "oracle_address": "127.0.0.1:9"})
+
+
 def test_search_space_overrides_and_errors():
     defaults = default_search_space(20_000, 30, "binary")
     assert defaults["batch_size"]["values"] == [128, 256, 512]
@@ -113,8 +139,9 @@ def test_plan_fits_the_budget_and_grows_with_it():
 def cancer_fit(breast_cancer_df, tmp_path_factory):
     directory = tmp_path_factory.mktemp("nn_cancer")
     recorder = Recorder()
-    result = automl.fit(breast_cancer_df, "target", families=["neural_network"], tuner="random", max_trials=3,
-                        max_epochs=30, time_budget=150, directory=str(directory), seed=0, verbose=0,
+    network = automl.NetworkSearch(tuner="random", max_trials=3, max_epochs=30, directory=str(directory))
+    result = automl.fit(breast_cancer_df, "target", families=["neural_network"], network=network,
+                        time_budget=150, seed=0, verbose=0,
                         ensemble=False, callbacks=[recorder])
     return result, recorder, directory
 
@@ -183,8 +210,8 @@ def test_network_save_load_gives_identical_predictions(cancer_fit, breast_cancer
 def test_budget_honoured_on_20k_rows(tmp_path):
     frame = _regression_frame(20_000)
     started = time.monotonic()
-    result = automl.fit(frame, "target", families=["neural_network"], time_budget=20, directory=str(tmp_path),
-                        verbose=0, ensemble=False)
+    result = automl.fit(frame, "target", families=["neural_network"], time_budget=20, verbose=0, ensemble=False,
+                        network={"directory": str(tmp_path)})
     elapsed = time.monotonic() - started
     assert elapsed <= 26, elapsed
     assert result.trials.attrs["stop_reason"] == "budget"
@@ -198,8 +225,8 @@ def test_budget_honoured_on_20k_rows(tmp_path):
 def test_budget_60s_on_20k_rows(tmp_path):
     frame = _regression_frame(20_000, seed=1)
     started = time.monotonic()
-    result = automl.fit(frame, "target", families=["neural_network"], time_budget=60, directory=str(tmp_path),
-                        verbose=0, ensemble=False)
+    result = automl.fit(frame, "target", families=["neural_network"], time_budget=60, verbose=0, ensemble=False,
+                        network={"directory": str(tmp_path)})
     assert time.monotonic() - started <= 66
     assert result.leaderboard.iloc[0]["test_score"] > 0.8
 
@@ -267,8 +294,9 @@ def test_keyboard_interrupt_returns_finished_trials(breast_cancer_df, tmp_path):
 
     listener = Interrupt()
     with pytest.warns(SearchWarning, match="interrupted"):
-        result = automl.fit(breast_cancer_df, "target", families=["neural_network"], tuner="random", max_trials=6,
-                            max_epochs=3, time_budget=120, directory=str(tmp_path), verbose=0, ensemble=False,
+        result = automl.fit(breast_cancer_df, "target", families=["neural_network"], time_budget=120, verbose=0,
+                            network={"tuner": "random", "max_trials": 6, "max_epochs": 3, "directory": str(tmp_path)},
+                            ensemble=False,
                             callbacks=[listener])
     assert len(result.trials) == 2 and (result.trials["status"] == "ok").all()
     assert set(result.leaderboard["model"]) == {"neural_network", "neural_network_2"}
@@ -284,8 +312,8 @@ class Mark:
         with open(sys.argv[2], "a") as handle:
             handle.write(json.dumps({"trial": record["trial"], "score": record["score"]}) + "\\n")
 
-automl.fit(breast_cancer(), "target", families=["neural_network"], max_trials=6, max_epochs=4,
-           time_budget=600, directory=sys.argv[1], verbose=0, ensemble=False, callbacks=[Mark()])
+automl.fit(breast_cancer(), "target", families=["neural_network"], time_budget=600, verbose=0, ensemble=False,
+           network={"max_trials": 6, "max_epochs": 4, "directory": sys.argv[1]}, callbacks=[Mark()])
 """
 
 
@@ -314,8 +342,9 @@ def test_killed_search_resumes_without_rerunning_finished_trials(breast_cancer_d
     assert 2 <= len(finished) < 6
 
     recorder = Recorder()
-    result = automl.fit(breast_cancer_df, "target", families=["neural_network"], max_trials=6, max_epochs=4,
-                        time_budget=300, directory=str(directory), verbose=0, ensemble=False, callbacks=[recorder])
+    result = automl.fit(breast_cancer_df, "target", families=["neural_network"], time_budget=300, verbose=0,
+                        network={"max_trials": 6, "max_epochs": 4, "directory": str(directory)}, ensemble=False,
+                        callbacks=[recorder])
     trials = result.trials.set_index("trial")
     done_before = {m["trial"] for m in finished}
     rerun = {r["trial"] for r in recorder.trials}
@@ -353,3 +382,52 @@ def test_search_runs_on_jax_backend(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     score = float(out.stdout.split("SCORE")[-1])
     assert score > 0.6
+
+
+# -- the autoencoder search runs on the same engine ------------------------------------------------
+_AE_SCRIPT = """
+import os, signal, sys
+import numpy as np
+from automl.budget import Budget
+from automl.clustering import search_autoencoder
+
+class KillAfterTwo:
+    seen = 0
+    def on_trial_end(self, record):
+        self.seen += 1
+        if self.seen == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+X = np.random.default_rng(0).normal(size=(240, 8)).astype("float32")
+search_autoencoder(X, budget=Budget(300), max_trials=4, epochs=3, patience=2, directory=sys.argv[1],
+                   overwrite=False, hooks=KillAfterTwo())
+"""
+
+
+def test_killed_autoencoder_search_resumes_on_the_shared_engine(tmp_path):
+    from automl.clustering import search_autoencoder
+
+    script = tmp_path / "ae.py"
+    script.write_text(_AE_SCRIPT)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    killed = subprocess.run([sys.executable, str(script), str(tmp_path / "ae")], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    records = sorted((tmp_path / "ae").glob("autoencoder/trial_*/automl_trial.json"))
+    assert len(records) == 2
+
+    recorder = Recorder()
+    X = np.random.default_rng(0).normal(size=(240, 8)).astype("float32")
+    best, trials = search_autoencoder(X, budget=Budget(300), max_trials=3, epochs=3, patience=2,
+                                      directory=tmp_path / "ae", overwrite=False, hooks=recorder)
+    assert list(trials["trial"]) == [0, 1, 2]
+    assert list(trials["resumed"]) == [True, True, False]
+    assert [r["trial"] for r in recorder.trials] == [2] and recorder.trials[0]["family"] == "autoencoder"
+    # the engine's records: the first trial is the defaults, scores are -val_loss, the best is kept
+    assert trials.loc[0, "params"] == {"hidden": [256, 128], "code_size": 8, "dropout": 0.0, "noise": 0.1,
+                                       "l2": 0.0, "activation": "relu", "learning_rate": 1e-3}
+    np.testing.assert_allclose(trials["score"], -trials["val_loss"])
+    assert trials.loc[trials["best"], "val_loss"].item() == pytest.approx(trials["val_loss"].min())
+    assert best.val_loss_ == pytest.approx(trials["val_loss"].min(), rel=1e-6)
+    assert best.transform(X).shape == (240, best.code_size)
+

@@ -154,15 +154,58 @@ def test_search_history_and_hyperparameters(binary, tmp_path):
     np.testing.assert_allclose(again.data[0].x, hp.data[0].x)
 
 
-def test_importance_figure_reads_the_cached_importance(regression):
+def test_importance_figure_draws_the_table_it_is_given(regression):
     table = regression.feature_importance()
-    fig = viz.importance_figure(regression)
+    fig = viz.importance_figure(table, model=regression.best_model_name, metric=regression.metric)
     bars = fig.data[0]
     assert len(bars.y) == min(20, len(table))
     top = table.head(20)
     assert list(bars.y)[::-1] == list(top["feature"])
     np.testing.assert_allclose(list(bars.x)[::-1], top["importance"])
     assert table["importance"].iloc[0] > 0.01  # some column of the diabetes data matters
+    assert regression.best_model_name in fig.layout.title.text and regression.metric in fig.layout.xaxis.title.text
+    # the figure never starts an importance run: it refuses a result and names the method that computes
+    with pytest.raises(InputError, match=r"feature_importance"):
+        viz.importance_figure(regression)
+    with pytest.raises(InputError, match=r"lacks the column\(s\) \['std'\]"):
+        viz.importance_figure(table.drop(columns=["std"]))
+
+
+def test_diagnostics_are_plain_tables_computed_once(binary, multiclass, regression, monkeypatch):
+    import dataclasses
+
+    from automl.evaluate import curves
+
+    d = binary.diagnostics()
+    out = binary.test["predictions"][binary.best_model_name]
+    y = np.asarray(binary.test["y"])
+    assert d.model == binary.best_model_name and d.rows == len(y)
+    assert int(d.confusion.to_numpy().sum()) == len(y)
+    assert list(d.confusion.index) == [str(c) for c in binary.classes]
+    assert d.roc["auc"].iloc[0] == pytest.approx(roc_auc_score(y, out["proba"][:, 1]))
+    assert d.roc["fpr"].between(0, 1).all() and d.roc["tpr"].is_monotonic_increasing
+    assert d.pr["prevalence"].iloc[0] == pytest.approx(float(np.mean(y == 1)))
+    assert int(d.calibration["rows"].sum()) == len(y)
+    np.testing.assert_allclose(d.confusion_shares().sum(axis=1), 1.0)
+    assert binary.diagnostics() is d  # cached on the result
+    m = multiclass.diagnostics()
+    assert sorted(m.roc["code"].unique()) == list(range(len(multiclass.classes)))
+    r = regression.diagnostics()
+    assert r.confusion is None and r.roc is None
+    np.testing.assert_allclose(r.residuals["residual"], r.residuals["actual"] - r.residuals["predicted"])
+    assert r.scores["rmse"] == pytest.approx(float(np.sqrt(np.mean(r.residuals["residual"] ** 2))))
+
+    # the figures of one model read the tables computed once; drawing computes nothing more
+    calls = []
+    real = curves.diagnose
+    monkeypatch.setattr(curves, "diagnose", lambda result, name: calls.append(name) or real(result, name))
+    fresh = dataclasses.replace(binary, _diagnostics={})
+    figures = viz.evaluation_figures(fresh)
+    assert calls == [binary.best_model_name] and len(figures) == 5
+    roc = next(t for t in figures["roc"].data if t.name != "chance")
+    np.testing.assert_allclose(roc.x, d.roc["fpr"])
+    with pytest.raises(InputError, match="'nope'.*choose one of"):
+        fresh.diagnostics("nope")
 
 
 def test_user_strings_are_escaped_inside_figures():
@@ -171,7 +214,7 @@ def test_user_strings_are_escaped_inside_figures():
     assert "&lt;img src=x onerror=alert(2)&gt;" in fig.data[0].x
     text = fig.to_json()
     assert "<img" not in text and "</script" not in text.lower()
-    importance = viz.importance_figure(result)
+    importance = viz.importance_figure(result.feature_importance(), model=result.best_model_name)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in importance.data[0].y
 
 

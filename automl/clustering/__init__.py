@@ -4,7 +4,8 @@
 >>> result.labels, result.scores, result.map2d      # doctest: +SKIP
 """
 
-from .autoencoder import Autoencoder, search_autoencoder
+from .autoencoder import Autoencoder
+from .autoencoder_search import search_autoencoder
 from .methods import METHODS, clustering_accuracy
 from .pipeline import cluster, embed
 from .result import ClusterResult

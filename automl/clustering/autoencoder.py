@@ -1,10 +1,8 @@
-"""Dense autoencoders: a fixed-architecture estimator and a KerasTuner search.
+"""Dense autoencoders: the network and a fixed-architecture estimator.
 
 The encoder's bottleneck is the embedding that clustering works on. The
-search tries sizes, depths, widths, dropout, input noise and L2 strength and
-keeps the network with the lowest *reconstruction* error on held-out rows
-(mean squared error, without the L2 penalty, so that regularised and plain
-networks are compared on equal terms).
+search over architectures is :mod:`automl.clustering.autoencoder_search`, on
+the same engine as the supervised network search.
 
 Keras, TensorFlow and KerasTuner are imported inside the functions that need
 them, so importing this module is cheap.
@@ -14,10 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..budget import Budget
 from ..errors import InputError, SearchWarning, warn
 
-__all__ = ["Autoencoder", "search_autoencoder", "search_space", "ARCHITECTURE_KEYS"]
+__all__ = ["Autoencoder", "ARCHITECTURE_KEYS"]
 
 # Keys of a fixed architecture (``autoencoder={...}``) and their defaults.
 ARCHITECTURE_KEYS = {
@@ -73,20 +68,6 @@ def _build_network(n_features: int, *, hidden, code_size, dropout, noise, l2, ac
 def _encoder_of(model):
     import keras
     return keras.Model(model.inputs, model.get_layer(_CODE_LAYER).output, name="encoder")
-
-
-class _Deadline:
-    """Keras callback factory: stop training when a wall-clock budget runs out."""
-
-    @staticmethod
-    def make(budget: Budget | None):
-        import keras
-
-        class Deadline(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                if budget is not None and budget.expired():
-                    self.model.stop_training = True
-        return Deadline()
 
 
 def _split(n: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -218,10 +199,18 @@ class Autoencoder(BaseEstimator, TransformerMixin):
         train, val = _split(len(X), self.validation_fraction, int(self.seed))
         stop = keras.callbacks.EarlyStopping(monitor="val_recon", patience=int(self.patience),
                                              restore_best_weights=True)
+        # the search engine's guard: the same deadline and NaN check as every searched network
+        from ..search.engine import TrainingGuard
+
+        # (checked after each epoch: a fixed network always completes the epoch it started)
+        guard = TrainingGuard(budget.deadline if budget is not None else math.inf, per_step=False)
         started = time.monotonic()
         history = model.fit(X[train], X[train], validation_data=(X[val], X[val]), epochs=int(self.epochs),
                             batch_size=self.batch_size or _batch_size(len(train)), shuffle=True,
-                            verbose=self.verbose, callbacks=[stop, _Deadline.make(budget)])
+                            verbose=self.verbose, callbacks=[stop, guard])
+        if guard.non_finite:
+            warn("The autoencoder's training loss became NaN or infinite; training stopped and the weights of its "
+                 "best epoch are kept. Lower `learning_rate` if the embedding looks poor.", SearchWarning)
         self._set_model(model, history.history)
         self.fit_time_s_ = round(time.monotonic() - started, 3)
         return self
@@ -289,193 +278,3 @@ def _as_matrix(X) -> np.ndarray:
     if not np.all(np.isfinite(X)):
         raise InputError("`X` holds NaN or infinite values; preprocess it first (automl.cluster does this for you).")
     return X
-
-
-# -- search ------------------------------------------------------------------------------
-def search_space(n_rows: int, n_features: int) -> dict[str, list]:
-    """Choices the autoencoder search draws from, bounded by the data's size.
-
-    Small data sets get narrower, shallower networks (fewer weights than rows
-    to learn them from); the bottleneck is never wider than the input.
-    """
-    widths = [w for w in (64, 128, 256, 512)
-              if w <= max(256, 4 * n_features) and w * n_features <= 50 * n_rows + 16384]
-    codes = sorted({min(c, n_features) for c in (8, 10, 16, 32)})
-    return {
-        "depth": [1, 2, 3] if n_rows >= 1000 else [1, 2],
-        "width": widths or [64],
-        "code_size": codes,
-        "dropout": [0.0, 0.1],
-        "noise": [0.0, 0.1, 0.2, 0.3],
-        "l2": [0.0, 1e-5, 1e-4],
-    }
-
-
-# The first trial uses these values where the space allows: the plain architecture that
-# works well across data sets, so a budget that fits one trial still gives a good network.
-_FIRST_TRIAL = {"depth": 2, "width": 256, "code_size": 10, "dropout": 0.0, "noise": 0.1, "l2": 0.0}
-
-
-def _choice(hp, name: str, values: list):
-    default = _FIRST_TRIAL.get(name)
-    return hp.Choice(name, values, default=default if default in values else values[0])
-
-
-def _architecture_from_hp(hp, space: dict) -> dict[str, Any]:
-    depth = _choice(hp, "depth", space["depth"])
-    width = _choice(hp, "width", space["width"])
-    # Each deeper layer halves the width: a funnel towards the bottleneck.
-    hidden = tuple(max(8, width // (2 ** i)) for i in range(depth))
-    return {
-        "hidden": hidden,
-        "code_size": _choice(hp, "code_size", space["code_size"]),
-        "dropout": _choice(hp, "dropout", space["dropout"]),
-        "noise": _choice(hp, "noise", space["noise"]),
-        "l2": _choice(hp, "l2", space["l2"]),
-        "activation": "relu",
-        "learning_rate": 1e-3,
-    }
-
-
-def search_autoencoder(X, *, budget: Budget, max_trials: int | None = None, seed: int = 0,
-                       directory: str | os.PathLike | None = None, overwrite: bool = True,
-                       space: dict | None = None, epochs: int = 200, patience: int = 15,
-                       validation_fraction: float = 0.15, hooks=None) -> tuple[Autoencoder, pd.DataFrame]:
-    """Search autoencoder architectures with KerasTuner; return the best, trained, and the trials.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_rows, n_features)
-        Prepared features.
-    budget : Budget
-        No new trial starts after it runs out, and a running trial (other than the
-        first, which always finishes) stops at its next epoch.
-    max_trials : int, optional
-        Cap on trials (default 12).
-    seed : int, default=0
-    directory : path, optional
-        Where KerasTuner keeps its trials (a temporary folder when omitted).
-    overwrite : bool, default=True
-        Start afresh instead of resuming a search found in ``directory``.
-    space : dict, optional
-        Replaces entries of :func:`search_space` (lists of choices).
-    epochs, patience : int
-        Per-trial epoch cap and early-stopping patience on the validation reconstruction loss.
-    validation_fraction : float, default=0.15
-    hooks : automl.progress.Hooks, optional
-        Receives ``on_trial_end`` with ``family='autoencoder'`` and ``score = -val_loss``.
-
-    Returns
-    -------
-    (Autoencoder, DataFrame)
-        The best network (fitted; its weights are those of the best epoch) and one
-        row per trial: ``trial``, ``val_loss`` (Huber reconstruction loss), ``score``, ``status``, ``params``,
-        ``epochs``, ``time_s``.
-    """
-    import keras
-    import keras_tuner as kt
-
-    X = _as_matrix(X)
-    chosen_space = search_space(len(X), X.shape[1])
-    if space:
-        unknown = sorted(set(space) - set(chosen_space))
-        if unknown:
-            raise InputError(f"Unknown autoencoder search key(s) {unknown}; use {sorted(chosen_space)}.")
-        chosen_space.update({k: list(v) for k, v in space.items()})
-    train, val = _split(len(X), validation_fraction, seed)
-    batch = _batch_size(len(train))
-    records: list[dict] = []
-
-    class HyperAutoencoder(kt.HyperModel):
-        def build(self, hp):
-            return _build_network(X.shape[1], **_architecture_from_hp(hp, chosen_space))
-
-    class FirstTrialDefaults(kt.oracles.RandomSearchOracle):
-        def populate_space(self, trial_id):
-            # Random search would start at random; start from the defaults instead (_FIRST_TRIAL).
-            if not getattr(self, "_gave_defaults", False):
-                self._gave_defaults = True
-                return {"status": "RUNNING", "values": {hp.name: hp.default for hp in self.hyperparameters.space}}
-            return super().populate_space(trial_id)
-
-    class BudgetedSearch(kt.Tuner):
-        def pre_create_trial(self):
-            # The oracle stops once it holds max_trials trials: freeze it at the current count.
-            if budget.expired() and len(self.oracle.trials):
-                self.oracle.max_trials = len(self.oracle.trials)
-
-        def run_trial(self, trial, *args, **kwargs):
-            keras.utils.set_random_seed(seed + int(trial.trial_id))
-            started = time.monotonic()
-            if records:
-                # Later trials stop at the deadline; the first always trains to early stopping
-                # (or its epoch cap) so that the search returns a usable network.
-                kwargs = {**kwargs, "callbacks": list(kwargs.get("callbacks", [])) + [_Deadline.make(budget)]}
-            history = super().run_trial(trial, *args, **kwargs)
-            hist = history[0].history if isinstance(history, list) else history.history
-            val_recon = float(np.nanmin(hist.get("val_recon", [np.nan])))
-            record = {"trial": int(trial.trial_id), "val_loss": val_recon, "score": -val_recon, "status": "ok",
-                      "params": _architecture_from_values(trial.hyperparameters.values, chosen_space),
-                      "epochs": len(hist.get("loss", [])), "time_s": round(time.monotonic() - started, 3),
-                      "family": "autoencoder"}
-            records.append(record)
-            if hooks is not None:
-                hooks.on_trial_end(dict(record))
-            return history
-
-    with tempfile.TemporaryDirectory(prefix="automl-ae-") as scratch:
-        oracle = FirstTrialDefaults(objective=kt.Objective("val_recon", direction="min"),
-                                    max_trials=int(max_trials or 12), seed=seed)
-        tuner = BudgetedSearch(
-            oracle=oracle, hypermodel=HyperAutoencoder(), directory=str(directory or scratch),
-            project_name="autoencoder", overwrite=overwrite if directory else True,
-        )
-        # min_delta: a relative gain of ~0.1% per `patience` epochs is not worth the time.
-        stop = keras.callbacks.EarlyStopping(monitor="val_recon", patience=patience, min_delta=1e-4,
-                                             restore_best_weights=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tuner.search(X[train], X[train], validation_data=(X[val], X[val]), epochs=epochs, batch_size=batch,
-                         shuffle=True, verbose=0, callbacks=[stop])
-        completed = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED" and t.score is not None]
-        if not completed:
-            messages = [t.message for t in tuner.oracle.trials.values() if getattr(t, "message", None)]
-            raise InputError("No autoencoder trial finished"
-                             + (f": {messages[0].strip().splitlines()[-1]}" if messages else "")
-                             + ". Increase `time_budget` or pass a fixed `autoencoder=`.")
-        best_trial = tuner.oracle.get_best_trials(1)[0]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = tuner.load_model(best_trial)
-        failed = [t for t in tuner.oracle.trials.values() if t.status != "COMPLETED"]
-        for t in failed:
-            records.append({"trial": int(t.trial_id), "val_loss": np.nan, "score": np.nan,
-                            "status": "failed", "params": _architecture_from_values(t.hyperparameters.values,
-                                                                                    chosen_space),
-                            "epochs": 0, "time_s": np.nan, "family": "autoencoder"})
-        if failed:
-            warn(f"{len(failed)} autoencoder trial(s) failed; the best of the others is used.", SearchWarning)
-    params = _architecture_from_values(best_trial.hyperparameters.values, chosen_space)
-    best = Autoencoder(**{k: (tuple(v) if k == "hidden" else v) for k, v in params.items()},
-                       epochs=epochs, patience=patience, validation_fraction=validation_fraction, seed=seed)
-    best_record = next((r for r in records if r["trial"] == int(best_trial.trial_id)), {})
-    best._set_model(model, {"val_recon": [float(best_trial.score)]})
-    best.fit_time_s_ = best_record.get("time_s")
-    trials = pd.DataFrame(records, columns=["trial", "val_loss", "score", "status", "params", "epochs", "time_s",
-                                            "family"]).sort_values("trial", ignore_index=True)
-    trials["best"] = trials["trial"] == int(best_trial.trial_id)
-    return best, trials
-
-
-def _architecture_from_values(values: dict, space: dict) -> dict[str, Any]:
-    depth = int(values.get("depth", space["depth"][0]))
-    width = int(values.get("width", space["width"][0]))
-    return {
-        "hidden": [max(8, width // (2 ** i)) for i in range(depth)],
-        "code_size": int(values.get("code_size", space["code_size"][0])),
-        "dropout": float(values.get("dropout", 0.0)),
-        "noise": float(values.get("noise", 0.0)),
-        "l2": float(values.get("l2", 0.0)),
-        "activation": "relu",
-        "learning_rate": 1e-3,
-    }

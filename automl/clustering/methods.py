@@ -38,7 +38,7 @@ from sklearn import metrics as skm
 from ..errors import InputError
 
 __all__ = ["METHODS", "Clustering", "check_method", "make_manifold", "fit_clustering", "select_k",
-           "cluster_scores", "label_scores", "criterion_for", "clustering_accuracy", "cluster_profiles", "k_range_for"]
+           "cluster_scores", "label_scores", "criterion_for", "warm_umap", "clustering_accuracy", "cluster_profiles", "k_range_for"]
 
 # name -> (space, algorithm); space "manifold" means UMAP of the embedding first.
 METHODS = {
@@ -98,6 +98,27 @@ def make_manifold(embedding: np.ndarray, *, seed: int = 0, n_components: int | N
     return reducer, np.asarray(coordinates, dtype=np.float32)
 
 
+_UMAP_WARM = False
+
+
+def warm_umap() -> float:
+    """Compile UMAP's numba code once per process on a tiny random set; return the seconds it took.
+
+    The first UMAP fit in a process pays the compilation (tens of seconds without a
+    numba cache, a few with one); doing it apart lets the pipeline measure what a
+    real fit costs and plan the budget from that.
+    """
+    global _UMAP_WARM
+    if _UMAP_WARM:
+        return 0.0
+    import time
+
+    started = time.monotonic()
+    make_manifold(np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32), n_components=2, n_neighbors=8)
+    _UMAP_WARM = True
+    return time.monotonic() - started
+
+
 def display_map(embedding: np.ndarray, *, dims: int, seed: int = 0) -> np.ndarray:
     """UMAP of ``embedding`` to ``dims`` (2 or 3) coordinates for display (``min_dist=0.1``)."""
     import umap
@@ -149,8 +170,13 @@ def _fit_algorithm(Z: np.ndarray, algorithm: str, k: int | None, seed: int, n_in
     from sklearn.mixture import GaussianMixture
 
     if algorithm == "gmm":
+        from threadpoolctl import threadpool_limits
+
         model = GaussianMixture(k, covariance_type="full", n_init=n_init, random_state=seed, reg_covar=1e-5)
-        labels = model.fit(Z).predict(Z)
+        # The mixture's matrices are tiny (k x d x d, d ~ 10): threaded BLAS only adds overhead, and on a
+        # busy machine its threads oversubscribe the cores (a k sweep on 1,800 rows took 119 s instead of 5 s).
+        with threadpool_limits(1):
+            labels = model.fit(Z).predict(Z)
     elif algorithm == "kmeans":
         model = KMeans(k, n_init=max(n_init, 4), random_state=seed)
         labels = model.fit_predict(Z)

@@ -1,13 +1,17 @@
 """``automl.cluster`` and ``automl.embed``: the orchestrators of the clustering stages.
 
-input checks -> schema and preprocessing (shared with ``fit``) -> autoencoder
-(searched with KerasTuner, or fixed) -> embedding -> manifold (UMAP) ->
-clustering with a chosen k -> scores, profiles, display maps -> ClusterResult.
+input checks -> schema and preprocessing (shared with ``fit``) -> candidate
+representations (the features; the autoencoder's embedding, searched in the
+time the rest of the call leaves, or fixed) -> seeded UMAP runs of each ->
+k and representation chosen by silhouette and stability
+(:mod:`automl.clustering.selection`) -> the most typical run kept -> scores,
+profiles, display maps -> ClusterResult.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from typing import Any, Iterable
 
 import numpy as np
@@ -18,15 +22,25 @@ from ..data import check_column, check_number, infer_schema, read_table
 from ..errors import InputError
 from ..preprocess import build_preprocessor, choose_numeric_scaling, prepare_rows
 from ..progress import make_hooks
-from .autoencoder import ARCHITECTURE_KEYS, Autoencoder, search_autoencoder
-from .methods import (METHODS, check_method, cluster_profiles, cluster_scores, criterion_for, display_map,
-                      fit_clustering, k_range_for, label_scores, make_manifold, manifold_settings, select_k)
+from .autoencoder import ARCHITECTURE_KEYS, Autoencoder
+from .autoencoder_search import search_autoencoder
+from .methods import (METHODS, check_method, cluster_profiles, cluster_scores, display_map, fit_clustering,
+                      k_range_for, label_scores, manifold_settings, warm_umap)
 from .result import ClusterResult
+from .selection import (REPRESENTATION_MARGIN, Candidate, choose_k, choose_representation, make_runs,
+                        most_stable_run, partitions_at, quality_by_k, run_seeds)
 
 __all__ = ["cluster", "embed"]
 
-# Share of the time budget the autoencoder search may use; UMAP and clustering need the rest.
-_SEARCH_SHARE = 0.6
+# Seeded runs (UMAP fits, clusterer seeds) per representation: two measure stability, a third (time
+# allowing) makes the run kept the typical one.
+_RUNS = 3
+# Below this many rows the autoencoder search is skipped by default: too few rows to learn an embedding that
+# beats the features, and the search would dominate the time of a call that should take seconds.
+_AE_MIN_ROWS = 300
+# A search shorter than this cannot finish a trial worth having (TensorFlow start-up included).
+_MIN_SEARCH_S = 8.0
+_CRITERION = "quality"
 _MIN_ROWS = 20
 
 
@@ -145,7 +159,17 @@ def cluster(
     directory: str | None = None,
     callbacks: Iterable[Any] | None = None,
 ) -> ClusterResult:
-    """Cluster the rows of ``data`` on an autoencoder embedding and map them with UMAP.
+    """Cluster the rows of ``data`` on the representation that clusters best, and map them with UMAP.
+
+    The candidates are the preprocessed features and, from 300 rows and when the
+    budget leaves time for it, the embedding of the searched autoencoder. Each is
+    fitted with several seeded UMAP runs and judged without labels by its
+    *quality*: the mean of the silhouette of its clusterings and their stability
+    (ARI between runs). The autoencoder replaces the features only when it beats
+    them by a margin; the table is ``result.selection``, the choice and its
+    runner-up ``result.info["representation"]``. The labels are those of the run
+    that agrees best with the others, and the seed-to-seed spread is
+    ``result.info["stability"]``; the same seed gives the same labels.
 
     Parameters
     ----------
@@ -153,10 +177,10 @@ def cluster(
         Rows to cluster; CSV, Parquet, Feather and JSON paths are read for you.
         Columns are typed and preprocessed exactly as in :func:`automl.fit`.
     n_clusters : int or 'auto', default='auto'
-        With 'auto', k is chosen among 2..``k_max``: by the silhouette in the
-        clustered space (the smallest k within 0.002 of the best), or by the
-        lowest BIC for a Gaussian mixture on the embedding ('gmm'); the curve
-        is kept in ``result.k_curve``.
+        With 'auto', k is chosen among 2..``k_max`` by the same quality
+        (silhouette and stability across runs): the smallest k within 0.01 of
+        the best. The curve is ``result.k_curve``, the runner-up k
+        ``result.info["k_runner_up"]``.
     labels : str, optional
         A column of known classes: kept out of training, used only to score
         (``acc``, ``nmi``, ``ari``) and to colour maps.
@@ -166,14 +190,20 @@ def cluster(
         'umap_hdbscan', or 'gmm', 'kmeans', 'agglomerative', 'hdbscan' on the
         embedding itself.
     seed : int, default=0
+        Seeds every run (derived seeds for the extra runs). A pinned seed makes
+        umap-learn run single-threaded: reproducibility costs UMAP's parallelism.
     time_budget : float, default=60
-        Seconds; most goes to the autoencoder search, which stops starting
-        trials when its share runs out.
+        Seconds for the whole call. The first UMAP fit is timed, the time the
+        remaining fits, clustering and maps need is kept back, and the
+        autoencoder search gets the rest (it is skipped when that is under
+        8 s); extra runs are skipped when time runs short. UMAP's one-off
+        numba compilation in a fresh process counts too.
     max_trials : int, optional
         Cap on autoencoder trials (default 12).
     autoencoder : dict, Autoencoder or False, optional
         A fixed architecture (e.g. ``{"hidden": (256, 128), "code_size": 10}``)
-        instead of the search; False clusters the preprocessed features directly.
+        instead of the search, used as given (no selection); False clusters the
+        preprocessed features directly.
     k_max : int, optional
         Largest k tried by 'auto' (default 15).
     n_components, n_neighbors : int, optional
@@ -204,49 +234,184 @@ def cluster(
     check_number(k_max, "k_max", integer=True, low=2, allow_none=True)
     check_number(n_components, "n_components", integer=True, low=2, allow_none=True)
     check_number(n_neighbors, "n_neighbors", integer=True, low=2, allow_none=True)
-    frame, label_column, schema, preprocessor, X = _prepare(data, labels)
     budget = Budget(float(time_budget))
+    frame, label_column, schema, preprocessor, X = _prepare(data, labels)
+    if k_fixed is not None and k_fixed >= len(X):
+        raise InputError(f"n_clusters={k_fixed} needs more than {len(X)} rows; pass a smaller `n_clusters`.")
     hooks = make_hooks(verbose, callbacks)
     hooks.on_fit_begin({"task": "clustering", "metric": "reconstruction loss", "rows": len(frame),
                         "columns": len(schema.used), "families": ["autoencoder", method],
                         "time_budget": float(time_budget)})
-    encoder, trials = _autoencoder(X, autoencoder, budget=budget.share(_SEARCH_SHARE), max_trials=max_trials,
-                                   seed=seed, directory=directory, hooks=hooks)
-    embedding = X if encoder is None else encoder.transform(X)
-
     space, algorithm = METHODS[method]
-    reducer, manifold = None, None
-    if space == "manifold":
-        reducer, manifold = make_manifold(embedding, seed=seed, n_components=n_components, n_neighbors=n_neighbors)
-    Z = manifold if space == "manifold" else embedding
-    if k_fixed is None and algorithm != "hdbscan":
-        clustering, k_curve = select_k(Z, algorithm, k_range_for(len(Z), k_max), seed=seed,
-                                       criterion=criterion_for(space, algorithm))
-    else:
-        clustering = fit_clustering(Z, algorithm, k_fixed, seed=seed)
-        k_curve = pd.DataFrame(columns=["k", "criterion", "value", "better", "chosen"])
+    on_manifold = space == "manifold"
+    ks = [None] if algorithm == "hdbscan" else ([k_fixed] if k_fixed is not None
+                                                 else list(k_range_for(len(X), k_max)))
+    seeds = run_seeds(seed, _RUNS)
+    plan = _Plan(budget)
+    if on_manifold:
+        with plan.timed("umap_compile"):
+            warm_umap()
+
+    def runs_of(candidate, how_many):
+        before = len(candidate.runs)
+        with plan.timed("umap"):
+            make_runs(candidate, seeds[:how_many], manifold=on_manifold, n_components=n_components,
+                      n_neighbors=n_neighbors)
+        plan.spent["umap_runs"] = plan.spent.get("umap_runs", 0) + len(candidate.runs) - before
+
+    # 1. The preprocessed features (always a candidate unless a fixed autoencoder is given): one run first,
+    #    whose measured cost plans the rest of the call.
+    candidates: list[Candidate] = []
+    skipped: dict[str, str] = {}
+    encoder, trials = None, pd.DataFrame()
+    if autoencoder is None or autoencoder is False:
+        features = Candidate("features", X)
+        runs_of(features, 1)
+        candidates.append(features)
+        # the second run, which measures stability, comes before the search: the search's first trial always
+        # trains to the end, and may overrun its share
+        if plan.affords(plan.run_cost(features) * 2 + plan.finish_cost()):
+            runs_of(features, 2)
+    # 2. The autoencoder: searched in the time the rest of the call leaves, or fixed as given.
+    if autoencoder is None:
+        reserve = plan.after_search(len(features.runs) > 1)
+        search_s = budget.remaining() - reserve
+        if len(X) < _AE_MIN_ROWS:
+            skipped["autoencoder"] = (f"{len(X)} rows: too few to learn an embedding that beats the features "
+                                      f"(the search runs from {_AE_MIN_ROWS} rows)")
+        elif search_s < _MIN_SEARCH_S:
+            skipped["autoencoder"] = (f"time: {max(search_s, 0):.0f} s left for the search after planning "
+                                      f"{reserve:.0f} s for UMAP, clustering and maps")
+        else:
+            with plan.timed("search"):
+                encoder, trials = _autoencoder(X, None, budget=Budget(search_s), max_trials=max_trials,
+                                               seed=seed, directory=directory, hooks=hooks)
+    elif autoencoder is not False:
+        with plan.timed("search"):
+            encoder, trials = _autoencoder(X, autoencoder, budget=budget, max_trials=max_trials, seed=seed,
+                                           directory=directory, hooks=hooks)
+    if encoder is not None:
+        learned = Candidate("autoencoder", encoder.transform(X), encoder=encoder)
+        runs_of(learned, 1)
+        candidates.append(learned)
+    # 3. A second run of every candidate measures stability; then k and the representation are chosen.
+    for c in candidates:
+        if len(c.runs) < 2 and plan.affords(plan.run_cost(c) + plan.finish_cost()):
+            runs_of(c, 2)
+    chosen_k = {}
+    with plan.timed("cluster"):
+        for c in candidates:
+            chosen_k[c.name], _ = choose_k(quality_by_k(c, algorithm, ks, seed=seed))
+    chosen, selection = choose_representation(candidates, chosen_k)
+    # 4. More runs of the chosen one, when time allows, make the kept run the typical one.
+    for extra in range(3, _RUNS + 1):
+        if not plan.affords(plan.run_cost(chosen) * 1.3 + plan.finish_cost()):
+            skipped["runs"] = f"time: {len(chosen.runs)} of {_RUNS} runs fitted"
+            break
+        runs_of(chosen, extra)
+    key = chosen_k[chosen.name]
+    with plan.timed("cluster"):
+        kept, stability = most_stable_run(partitions_at(chosen, algorithm, key, seed=seed))
+    run = chosen.runs[kept]
+    with plan.timed("cluster"):
+        clustering = fit_clustering(run.space, algorithm, None if key < 0 else key, seed=seed + run.seed)
     assigned = clustering.labels
+    embedding, encoder_used = chosen.data, chosen.encoder
+    k_curve = pd.DataFrame(columns=["k", "criterion", "value", "better", "chosen"])
+    if k_fixed is None and algorithm != "hdbscan":
+        k_curve = _k_curve(chosen.curve, clustering.n_clusters, key)
+    Z = run.space
     scores = cluster_scores(Z, assigned, seed=seed)
     truth = frame[label_column].reset_index(drop=True) if label_column else None
     if truth is not None:
         scores.update(label_scores(truth, assigned))
+        # scored only, never used to choose: lets a user with labels see whether the quality tracked them
+        by_name = {c.name: c for c in candidates}
+        selection["acc"] = [np.mean([label_scores(truth, p)["acc"] for p in
+                                     by_name[name].partitions[chosen_k[name]]])
+                            for name in selection["representation"]]
     data_rows = schema.coerce(frame, warn_drift=False).reset_index(drop=True)
     profiles = cluster_profiles(data_rows, assigned, schema)
-    map2d = display_map(embedding, dims=2, seed=seed)
+    with plan.timed("maps"):
+        map2d = display_map(embedding, dims=2, seed=seed)
+    runner = selection.loc[~selection["chosen"]]
     info = {
         "rows": int(len(frame)), "k_max": k_max, "columns": int(len(schema.used)), "features": int(X.shape[1]),
         "embedding_dim": int(embedding.shape[1]), "method": method, "space": space, "algorithm": algorithm,
         "n_clusters": int(clustering.n_clusters), "k_chosen": "auto" if k_fixed is None else "given",
-        "criterion": None if k_fixed is not None else (None if algorithm == "hdbscan" else k_curve["criterion"].iloc[0]),
-        "manifold": manifold_settings(len(embedding), n_components, n_neighbors) if space == "manifold" else None,
+        "criterion": None if k_fixed is not None or algorithm == "hdbscan" else _CRITERION,
+        "k_runner_up": None if k_curve.empty else _runner_up(k_curve),
+        "manifold": manifold_settings(len(embedding), n_components, n_neighbors) if on_manifold else None,
+        "representation": {
+            "chosen": chosen.name, "runner_up": None if runner.empty else str(runner["representation"].iloc[0]),
+            "criterion": "quality = (silhouette + stability) / 2; the autoencoder must beat the features by "
+                         f"{REPRESENTATION_MARGIN}",
+            "scores": {str(r["representation"]): round(float(r["quality"]), 4) for _, r in selection.iterrows()},
+            "skipped": skipped},
+        "stability": {**stability, "seeds": [int(r.seed) for r in chosen.runs], "kept_seed": int(run.seed)},
         "autoencoder": None if encoder is None else encoder.architecture(),
         "autoencoder_val_loss": None if encoder is None else float(encoder.val_loss_),
         "autoencoder_trials": int(len(trials)), "score_space": space, "labels_column": label_column,
-        "seed": int(seed), "time_budget_s": float(time_budget), "elapsed_s": round(time.monotonic() - started, 3),
-        "noise_rows": int((assigned < 0).sum()),
+        "seed": int(seed), "time_budget_s": float(time_budget), "timings_s": plan.report(),
+        "elapsed_s": round(time.monotonic() - started, 3), "noise_rows": int((assigned < 0).sum()),
     }
     return ClusterResult(
-        labels=assigned, embedding=embedding, manifold=manifold, map2d=map2d, scores=scores, profiles=profiles,
-        k_curve=k_curve, schema=schema, info=info, data=data_rows, true_labels=truth, label_column=label_column,
-        preprocessor=preprocessor, encoder=encoder, reducer=reducer, clustering=clustering, trials=trials,
+        labels=assigned, embedding=embedding, manifold=Z if on_manifold else None, map2d=map2d, scores=scores,
+        profiles=profiles, k_curve=k_curve, schema=schema, info=info, data=data_rows, true_labels=truth,
+        label_column=label_column, preprocessor=preprocessor, encoder=encoder_used, reducer=run.reducer,
+        clustering=clustering, trials=trials, selection=selection,
     )
+
+
+def _k_curve(curve: pd.DataFrame, n_found: int, key: int) -> pd.DataFrame:
+    out = curve.rename(columns={"_key": "key"}).drop(columns=["key"])
+    out.insert(1, "criterion", _CRITERION)
+    out["better"] = "higher"
+    out["chosen"] = out["k"] == key
+    return out[["k", "criterion", "value", "better", "chosen", "silhouette", "stability"]].reset_index(drop=True)
+
+
+def _runner_up(curve: pd.DataFrame) -> int | None:
+    others = curve.loc[~curve["chosen"]]
+    return None if others.empty else int(others["k"].iloc[int(np.argmax(others["value"].to_numpy()))])
+
+
+class _Plan:
+    """Shares the whole call's budget from measured costs: what each UMAP run, clustering sweep and map took."""
+
+    def __init__(self, budget: Budget):
+        self.budget = budget
+        self.spent: dict[str, float] = {}
+
+    @contextmanager
+    def timed(self, stage: str):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.spent[stage] = self.spent.get(stage, 0.0) + time.monotonic() - started
+
+    def per_run(self) -> float:
+        """Mean seconds of the UMAP runs fitted so far."""
+        return self.spent.get("umap", 0.0) / max(1, self.spent.get("umap_runs", 1))
+
+    def run_cost(self, candidate) -> float:
+        """Seconds one more run of ``candidate`` should take (its own runs, else the mean run so far)."""
+        own = [r.seconds for r in candidate.runs]
+        return float(np.mean(own)) if own else self.per_run()
+
+    def finish_cost(self) -> float:
+        """The final clustering, scores and the 2-D display map: about one UMAP run plus a clustering pass."""
+        return self.per_run() + 0.5 + self.spent.get("cluster", 0.0) / 2
+
+    def after_search(self, features_done: bool) -> float:
+        """Seconds to keep after the autoencoder search: two runs of the embedding (counted at the features'
+        cost), the features' second one if not yet done, a k sweep per run, and the finish."""
+        runs = 2 if features_done else 3
+        return self.per_run() * runs * 1.15 + self.finish_cost()
+
+    def affords(self, seconds: float) -> bool:
+        return self.budget.remaining() >= seconds
+
+    def report(self) -> dict[str, float]:
+        return {k: round(v, 2) for k, v in self.spent.items()}

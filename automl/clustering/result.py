@@ -42,7 +42,8 @@ class ClusterResult:
     manifold : ndarray or None
         UMAP coordinates the ``umap_*`` methods cluster in.
     map2d : ndarray, shape (n_rows, 2)
-        UMAP of the embedding for display; ``map3d`` (n_rows, 3) is computed on first use.
+        UMAP of the embedding for display; ``map3d`` (n_rows, 3) is None until
+        :meth:`compute_map3d` computes it.
     scores : dict of str to float
         ``silhouette``, ``davies_bouldin``, ``calinski_harabasz`` (in the space
         that was clustered), and with known labels ``acc`` (Hungarian-matched
@@ -65,6 +66,10 @@ class ClusterResult:
         The fitted stages that :meth:`predict` chains.
     trials : DataFrame
         One row per autoencoder trial (``trial``, ``val_mse``, ``status``, ``params``, ``epochs``, ...).
+    selection : DataFrame
+        Why the representation was chosen: one row per candidate (the preprocessed
+        features, the autoencoder's embedding) with its k, silhouette, stability
+        across seeded runs, quality and ``chosen`` (see :mod:`automl.clustering.selection`).
     """
 
     labels: np.ndarray
@@ -84,7 +89,10 @@ class ClusterResult:
     reducer: Any
     clustering: Clustering
     trials: pd.DataFrame = field(default_factory=pd.DataFrame)
-    _map3d: np.ndarray | None = field(default=None, repr=False)
+    selection: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # display maps beyond map2d, by dimension; re-clusterings (dataclasses.replace) share this dict, and the
+    # embedding it maps, so a 3-D map computed for one serves them all
+    _maps: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     # -- views ---------------------------------------------------------------------------
     @property
@@ -98,11 +106,24 @@ class ClusterResult:
         return str(self.info["method"])
 
     @property
-    def map3d(self) -> np.ndarray:
-        """UMAP of the embedding to 3-D for display (computed on first use, then kept)."""
-        if self._map3d is None:
-            self._map3d = display_map(self.embedding, dims=3, seed=int(self.info.get("seed", 0)))
-        return self._map3d
+    def map3d(self) -> np.ndarray | None:
+        """UMAP of the embedding to 3-D for display, (n_rows, 3), once :meth:`compute_map3d` ran; else None."""
+        return self._maps.get(3)
+
+    def compute_map3d(self) -> np.ndarray:
+        """Fit the 3-D display map of the embedding (UMAP, seconds) on the first call, then return it as kept.
+
+        The figures only read :attr:`map3d`; the dashboard's 3-D toggle and
+        the report's ``include_3d`` call this first. Saved with the result once
+        computed.
+
+        Returns
+        -------
+        ndarray, shape (n_rows, 3)
+        """
+        if 3 not in self._maps:
+            self._maps[3] = display_map(self.embedding, dims=3, seed=int(self.info.get("seed", 0)))
+        return self._maps[3]
 
     @property
     def sizes(self) -> pd.Series:
@@ -217,7 +238,7 @@ class ClusterResult:
         offline : bool, default=True
             Embed plotly.js so the file opens without a network.
         """
-        from .report import write_cluster_report
+        from ..report.cluster_report import write_cluster_report
         return write_cluster_report(self, path, offline=offline, **options)
 
     def summary(self) -> list[tuple[str, str]]:
@@ -263,8 +284,8 @@ class ClusterResult:
             arrays = {"labels": self.labels, "embedding": self.embedding, "map2d": self.map2d}
             if self.manifold is not None:
                 arrays["manifold"] = self.manifold
-            if self._map3d is not None:
-                arrays["map3d"] = self._map3d
+            if self.map3d is not None:
+                arrays["map3d"] = self.map3d
             np.savez_compressed(tmp / "arrays.npz", **arrays)
             rows = self.data.copy()
             if self.true_labels is not None:
@@ -272,6 +293,7 @@ class ClusterResult:
             persist.write_frame(rows, tmp / "rows.parquet")
             persist.write_frame(self.profiles, tmp / "profiles.parquet")
             persist.write_frame(persist.jsonable_frame(self.trials), tmp / "trials.parquet")
+            persist.write_frame(self.selection, tmp / "selection.parquet")
             meta = {"scores": self.scores, "info": self.info, "schema": self.schema.to_dict(),
                     "label_column": self.label_column, "files": entries,
                     "k_curve": json.loads(self.k_curve.to_json(orient="split", index=False))}
@@ -301,5 +323,7 @@ class ClusterResult:
             reducer=persist.load_object(path, entries["reducer"]) if "reducer" in entries else None,
             clustering=persist.load_object(path, entries["clustering"]),
             trials=persist.read_frame(path / "trials.parquet", json_columns=("params",)),
-            _map3d=arrays["map3d"] if "map3d" in arrays.files else None,
+            selection=persist.read_frame(path / "selection.parquet") if (path / "selection.parquet").is_file()
+            else pd.DataFrame(),
+            _maps={3: arrays["map3d"]} if "map3d" in arrays.files else {},
         )

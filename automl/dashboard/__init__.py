@@ -11,7 +11,12 @@ selection, so tests can drive the widgets without a browser.
 
 from __future__ import annotations
 
-__all__ = ["fit_dashboard", "cluster_dashboard", "FitDashboard", "ClusterDashboard", "NotebookProgress"]
+import sys
+
+from ..progress import register_default_listener
+
+__all__ = ["fit_dashboard", "cluster_dashboard", "FitDashboard", "ClusterDashboard", "NotebookProgress",
+           "in_notebook", "notebook_listener"]
 
 
 def fit_dashboard(result):
@@ -53,6 +58,35 @@ def cluster_dashboard(result):
     """
     from .cluster_app import ClusterDashboard
     return ClusterDashboard(result)
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where widgets can be displayed)."""
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    ip = shell.get_ipython() if hasattr(shell, "get_ipython") else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def notebook_listener():
+    """The progress listener of verbose runs in a notebook: a :class:`NotebookProgress` widget.
+
+    Returns None outside a Jupyter kernel, or when ipywidgets is missing, so
+    :func:`automl.progress.default_listener` falls back to text.
+    """
+    if not in_notebook():
+        return None
+    try:
+        from .progress import NotebookProgress
+    except ImportError:  # dashboard extras missing: fall back to text
+        return None
+    return NotebookProgress()
+
+
+# The hooks never import widgets: this package offers the notebook listener to them instead
+# (automl/__init__.py imports this package, which imports no widget library by itself).
+register_default_listener(notebook_listener)
 
 
 def __getattr__(name: str):

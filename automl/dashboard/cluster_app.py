@@ -187,6 +187,14 @@ class ClusterDashboard(widgets.VBox):
 
     def show_map(self) -> None:
         """Redraw the map for the current colour and dimension choices."""
+        if self.dims.value == 3 and self.result.map3d is None:
+            # the clustering layer fits the 3-D map (once: re-clusterings share it); the figure only draws it
+            self.status.value = "computing the 3-D map (UMAP) ..."
+            coords, error = safe(self.result.compute_map3d)
+            if coords is None:
+                self.status.value = message_html(f"Could not compute the 3-D map: {error}", "error")
+                return
+            self.status.value = scores_html(self.result)
         figure, error = safe(lambda: cviz.cluster_map_figure(self.result, dims=self.dims.value,
                                                              color_by=self.color_by.value))
         if figure is None:

@@ -21,7 +21,7 @@ from .. import viz
 from ._widgets import figure_widget, frame_html, message_html, replace_figure, safe
 
 ALL_FAMILIES = "all families"
-TAB_TITLES = ("Leaderboard", "Evaluation", "Training", "Search", "Data", "Export")
+TAB_TITLES = ("Leaderboard", "Evaluation", "Training", "Search", "Data", "Export", "Explain")
 
 
 # -- views: plain functions of the result ------------------------------------------------
@@ -166,7 +166,7 @@ def link_html(path: Path) -> str:
 
 # -- the app -----------------------------------------------------------------------------
 class FitDashboard(widgets.VBox):
-    """Tabbed dashboard of a fit: Leaderboard, Evaluation, Training, Search, Data, Export.
+    """Tabbed dashboard of a fit: Leaderboard, Evaluation, Training, Search, Data, Export, Explain.
 
     Attributes (for scripting and tests)
     ------------------------------------
@@ -191,6 +191,9 @@ class FitDashboard(widgets.VBox):
     export_button : Button
     export_output : HTML
         The link to the written report, or the error.
+    explain_tab : ExplainTab
+        One row's contributions (or a what-if row), partial dependence and, for
+        binary tasks, the threshold slider (:mod:`automl.dashboard.explain_tab`).
     tabs : Tab
     """
 
@@ -259,13 +262,14 @@ class FitDashboard(widgets.VBox):
             widgets.HBox([self.report_path, self.export_button]), self.export_output])
 
         self.tabs = widgets.Tab(children=[leaderboard_tab, evaluation_tab, training_tab, search_tab,
-                                          data_tab, export_tab], titles=TAB_TITLES)
+                                          data_tab, export_tab, self._explain_tab()], titles=TAB_TITLES)
         # Each FigureWidget ships plotly.js to the page, and anywidget gives a model 2 s to start:
         # build a tab's figures when it is first opened, not all of them up front.
         self._built = {0}
         self._builders = {1: lambda: self._show_evaluation(self.model_picker.value),
                           2: lambda: self._show_training(self.model_picker.value),
-                          3: lambda: self.show_family(self.family_filter.value)}
+                          3: lambda: self.show_family(self.family_filter.value),
+                          6: lambda: self.explain_tab.build(self.model_picker.value)}
         self.show_model(best)
         self.tabs.observe(lambda change: self._ensure(change["new"]), names="selected_index")
         self.model_picker.observe(lambda change: self.show_model(change["new"]), names="value")
@@ -282,13 +286,17 @@ class FitDashboard(widgets.VBox):
             self._show_evaluation(name)
         if 2 in self._built:
             self._show_training(name)
+        if 6 in self._built:
+            self.explain_tab.show_model(name)
         if self.importance_figure is not None:
             self.show_importance()
 
     def show_importance(self) -> None:
         """Draw the permutation importance of the selected model under the evaluation figures."""
         name = self.model_picker.value
-        figure, error = safe(lambda: viz.importance_figure(self.result, model=name))
+        # the result computes (automl.evaluate, once per model, then cached); the figure only draws the table
+        figure, error = safe(lambda: viz.importance_figure(self.result.feature_importance(model=name), model=name,
+                                                           metric=self.result.metric))
         if figure is None:
             self.importance_box.children = (widgets.HTML(message_html(error, "error")),)
         elif self.importance_figure is None:
@@ -337,6 +345,13 @@ class FitDashboard(widgets.VBox):
         else:
             replace_figure(self._training_figure, figure)
             self.training_box.children = (self._training_figure,)
+
+    def _explain_tab(self):
+        """The Explain tab (:mod:`automl.dashboard.explain_tab`); its views are built when it is first opened."""
+        from .explain_tab import ExplainTab
+
+        self.explain_tab = ExplainTab(self.result)
+        return self.explain_tab
 
     # -- figures, built when their tab is first opened (or first asked for) -------------------
     def _ensure(self, index) -> None:

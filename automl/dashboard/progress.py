@@ -1,8 +1,9 @@
 """Live progress in notebooks: a bar over the time budget and a mini-leaderboard.
 
-:func:`automl.progress.make_hooks` picks this listener when ``verbose`` is on
-and the code runs in a Jupyter kernel; elsewhere the text listener is used. The
-search only emits events; this module only draws them.
+With ``verbose`` on inside a Jupyter kernel, :func:`automl.progress.make_hooks`
+adds this listener (offered by :func:`automl.dashboard.notebook_listener`);
+elsewhere the text listener is used. The search only emits events; this module
+only draws them.
 """
 
 from __future__ import annotations

@@ -62,8 +62,8 @@ def build_ensemble(candidates: list[Candidate], preds: dict[str, Predictions], d
 
     def oriented(output):
         if regression:
-            return metric.oriented(data.y_val, output, None)
-        return metric.oriented(data.y_val, output.argmax(axis=1), output)
+            return metric.oriented(data.y_val, output, None, data.sample_weight_val)
+        return metric.oriented(data.y_val, output.argmax(axis=1), output, data.sample_weight_val)
 
     if regression or metric.name not in _SMOOTH_FOR:
         criterion = oriented
@@ -71,7 +71,7 @@ def build_ensemble(candidates: list[Candidate], preds: dict[str, Predictions], d
         log_loss = get_metric("log_loss", data.task)
 
         def criterion(output):
-            return log_loss.oriented(data.y_val, None, output)
+            return log_loss.oriented(data.y_val, None, output, data.sample_weight_val)
 
     scored = [(oriented(val_outputs(c.name)), c) for c in candidates]
     scored = [(v, c) for v, c in scored if np.isfinite(v)]

@@ -28,9 +28,12 @@ class Predictions:
     test_proba: np.ndarray | None
 
 
-def score_candidates(candidates: list[Candidate], data: PreparedData, X_test: np.ndarray, y_test: np.ndarray
-                     ) -> tuple[pd.DataFrame, dict[str, Predictions]]:
+def score_candidates(candidates: list[Candidate], data: PreparedData, X_test: np.ndarray, y_test: np.ndarray,
+                     test_weight: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, Predictions]]:
     """Score each candidate on train, validation and test rows.
+
+    With the user's row weights (``data.sample_weight``/``sample_weight_val`` and
+    ``test_weight``) every score is the weighted metric (see :mod:`automl.weights`).
 
     Returns
     -------
@@ -52,15 +55,16 @@ def score_candidates(candidates: list[Candidate], data: PreparedData, X_test: np
         test_pred, test_proba = predictions(p, X_test, data.task)
         predict_time = time.perf_counter() - started
         preds[candidate.name] = Predictions(val_pred, val_proba, test_pred, test_proba)
-        train_score = metric.oriented(data.y_train[sub], train_pred, train_proba)
-        val_score = metric.oriented(data.y_val, val_pred, val_proba)
+        train_w = None if data.sample_weight is None else data.sample_weight[sub]
+        train_score = metric.oriented(data.y_train[sub], train_pred, train_proba, train_w)
+        val_score = metric.oriented(data.y_val, val_pred, val_proba, data.sample_weight_val)
         rows.append({
             "model": candidate.name,
             "family": candidate.family,
             "params": json.dumps(candidate.params, default=str, sort_keys=True),
             "train_score": train_score,
             "val_score": val_score,
-            "test_score": metric.oriented(y_test, test_pred, test_proba),
+            "test_score": metric.oriented(y_test, test_pred, test_proba, test_weight),
             "gap": train_score - val_score,
             "fit_time_s": float(candidate.fit_time_s),
             "predict_time_s": predict_time,

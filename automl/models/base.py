@@ -53,6 +53,11 @@ class PreparedData:
     seed : int
     class_weight : dict or None
         Balanced class weights when classes are imbalanced, else None.
+    sample_weight, sample_weight_val : ndarray of shape (n,) or None
+        The user's row weights (``fit(sample_weight="column")``) for the training
+        and validation rows. Families pass ``sample_weight`` to their fits (times
+        the class weights of a ``class_weight`` configuration) and stop early on
+        validation scores weighted by ``sample_weight_val``.
     """
 
     X_train: np.ndarray
@@ -65,6 +70,8 @@ class PreparedData:
     feature_names: list[str]
     seed: int = 0
     class_weight: dict[int, float] | None = None
+    sample_weight: np.ndarray | None = None
+    sample_weight_val: np.ndarray | None = None
 
     @property
     def is_classification(self) -> bool:
@@ -73,7 +80,22 @@ class PreparedData:
 
     def val_score(self, predictor: Predictor) -> float:
         """Oriented validation score of ``predictor`` (higher is better)."""
-        return score_predictor(predictor, self.X_val, self.y_val, self.task, self.metric)
+        return score_predictor(predictor, self.X_val, self.y_val, self.task, self.metric, self.sample_weight_val)
+
+    def train_weights(self, class_weight=None) -> np.ndarray | None:
+        """Row weights for the training rows: the user's weights times ``class_weight`` (a dict, or 'balanced').
+
+        None when neither applies, so estimators keep their unweighted fast path.
+        """
+        weights = None if self.sample_weight is None else np.asarray(self.sample_weight, dtype=float)
+        if class_weight is not None and self.is_classification:
+            per_class = (self.class_weight or balanced_class_weight(self.y_train, self.n_classes, threshold=1.0)
+                         if class_weight == "balanced" else class_weight)
+            if per_class:
+                lookup = np.array([per_class.get(k, 1.0) for k in range(self.n_classes)], dtype=float)
+                by_class = lookup[self.y_train]
+                weights = by_class if weights is None else weights * by_class
+        return weights
 
 
 def predictions(predictor: Predictor, X: np.ndarray, task: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -84,10 +106,11 @@ def predictions(predictor: Predictor, X: np.ndarray, task: str) -> tuple[np.ndar
     return proba.argmax(axis=1), proba
 
 
-def score_predictor(predictor: Predictor, X: np.ndarray, y: np.ndarray, task: str, metric: str) -> float:
-    """Oriented score of ``predictor`` on ``(X, y)``."""
+def score_predictor(predictor: Predictor, X: np.ndarray, y: np.ndarray, task: str, metric: str,
+                    sample_weight: np.ndarray | None = None) -> float:
+    """Oriented score of ``predictor`` on ``(X, y)``, weighted by ``sample_weight`` when given."""
     pred, proba = predictions(predictor, X, task)
-    return get_metric(metric, task).oriented(y, pred, proba)
+    return get_metric(metric, task).oriented(y, pred, proba, sample_weight)
 
 
 @dataclass

@@ -67,6 +67,19 @@ def grow_within(estimator, attr: str, target: int, first: int, deadline: float, 
         size += step
 
 
+def _weights(data: PreparedData, validation: bool = False) -> dict[str, Any]:
+    """``sample_weight`` keyword arguments for a scikit-learn ``fit`` when the user gave row weights.
+
+    Class weights travel separately, as the estimators' own ``class_weight``; scikit-learn multiplies the two.
+    """
+    if data.sample_weight is None:
+        return {}
+    kwargs = {"sample_weight": data.sample_weight}
+    if validation and data.sample_weight_val is not None and len(data.y_val):
+        kwargs["sample_weight_val"] = data.sample_weight_val
+    return kwargs
+
+
 def _grown(estimator, attr: str, size: int) -> int:
     if attr == "max_iter":
         return int(getattr(estimator, "n_iter_", size))
@@ -110,7 +123,7 @@ class SklearnFamily(ModelFamily):
         """Fit ``estimator`` on the training rows, trying to end by ``deadline``; returns info to record."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            estimator.fit(data.X_train, data.y_train)
+            estimator.fit(data.X_train, data.y_train, **_weights(data))
         return {}
 
     def fit_final(self, estimator, candidate: Candidate, data: PreparedData, deadline: float) -> bool:
@@ -232,7 +245,7 @@ class RandomForestFamily(SklearnFamily):
             # class_weight="balanced_subsample" with warm_start warns that weights follow the full data
             warnings.filterwarnings("ignore", message=".*warm_start.*")
             truncated = grow_within(estimator, "n_estimators", target, min(25, target), deadline,
-                                    lambda e: e.fit(data.X_train, data.y_train))
+                                    lambda e: e.fit(data.X_train, data.y_train, **_weights(data)))
         return {"n_estimators": len(estimator.estimators_), "truncated": truncated}
 
     def fit_final(self, estimator, candidate, data, deadline):  # noqa: D102
@@ -304,7 +317,8 @@ class GradientBoostingFamily(SklearnFamily):
     def fit_one(self, estimator, data, deadline):  # noqa: D102
         # Early stopping on the shared validation rows lets every training row train the trees.
         truncated = grow_within(estimator, "max_iter", self.max_rounds, 20, deadline,
-                                lambda e: e.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val))
+                                lambda e: e.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val,
+                                                **_weights(data, validation=True)))
         return {"rounds": int(estimator.n_iter_), "truncated": truncated}
 
     def fit_final(self, estimator, candidate, data, deadline):  # noqa: D102
@@ -314,7 +328,7 @@ class GradientBoostingFamily(SklearnFamily):
         estimator.set_params(early_stopping=False)
         # two chunks at most: each warm-started fit bins the data again
         return not grow_within(estimator, "max_iter", rounds, max(20, rounds // 2), deadline,
-                               lambda e: e.fit(data.X_train, data.y_train))
+                               lambda e: e.fit(data.X_train, data.y_train, **_weights(data)))
 
     def default_configs(self, data):  # noqa: D102
         n = len(data.y_train)

@@ -8,13 +8,21 @@ from typing import Any
 from ..errors import InputError
 from .base import ModelFamily
 
-DEFAULT_FAMILIES = ("linear", "random_forest", "gradient_boosting", "neural_network")
+# XGBoost and CatBoost are optional (``pip install automl[boost]``): when they are missing, fit skips them with a
+# note in result.info["notes"] (and a SearchWarning only when you named them in `families`).
+DEFAULT_FAMILIES = ("linear", "random_forest", "gradient_boosting", "lightgbm", "xgboost", "catboost",
+                    "neural_network")
+# Families whose library is an optional extra: missing from a default run, they are noted rather than warned about.
+OPTIONAL_FAMILIES = ("xgboost", "catboost")
 
 # name -> "module:Class" (imported lazily) or a ModelFamily subclass
 _REGISTRY: dict[str, Any] = {
     "linear": "automl.models.classic:LinearFamily",
     "random_forest": "automl.models.classic:RandomForestFamily",
     "gradient_boosting": "automl.models.classic:GradientBoostingFamily",
+    "lightgbm": "automl.models.boosting:LightGBMFamily",
+    "xgboost": "automl.models.boosting:XGBoostFamily",
+    "catboost": "automl.models.boosting:CatBoostFamily",
     "neural_network": "automl.search.family:NeuralNetworkFamily",
 }
 
@@ -30,7 +38,10 @@ def available_families() -> list[str]:
 
 
 def get_family(name: str | ModelFamily, **options) -> ModelFamily:
-    """An instance of the family ``name`` (instances pass through)."""
+    """An instance of the family ``name`` (instances pass through).
+
+    Raises ImportError, with the ``pip install`` line, when the family's library is not installed.
+    """
     if isinstance(name, ModelFamily):
         return name
     if name not in _REGISTRY:

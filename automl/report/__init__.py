@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
+from .cluster_report import write_cluster_report
 from .fit_report import write_fit_report
 from .render import Section, render_report
 
-__all__ = ["Section", "render_report", "write_fit_report"]
+__all__ = ["Section", "render_report", "write_fit_report", "write_cluster_report"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..metrics import evaluate_all, get_metric
+from ..errors import InputError
+from ..metrics import get_metric
 from .render import Section, render_report
 
 __all__ = ["write_fit_report", "fit_sections", "fit_summary"]
@@ -16,6 +17,10 @@ __all__ = ["write_fit_report", "fit_sections", "fit_summary"]
 # Networks whose training curves the report shows, best ranked first.
 MAX_CURVES = 3
 MAX_SEARCH_FAMILIES = 4
+# Models that get a section of their own (params, scores, evaluation figures), best ranked first.
+LEADING_MODELS = 3
+# Models whose held-out predictions are compared with one another.
+MAX_CORRELATED = 8
 
 
 def write_fit_report(result, path: str | os.PathLike = "report.html", *, offline: bool = True,
@@ -28,7 +33,8 @@ def write_fit_report(result, path: str | os.PathLike = "report.html", *, offline
     path : str or PathLike, default="report.html"
     offline : bool, default=True
         Embed plotly.js so the file opens anywhere without a network; False
-        links plotly's CDN (a file of a few hundred kB instead of ~5 MB).
+        links plotly's CDN: a file of a few hundred kB instead of about
+        2 MB, which needs a network to show its figures.
     title : str, optional
         Defaults to ``"automl report: <target>"``.
 
@@ -83,24 +89,13 @@ def fit_summary(result) -> list[tuple[str, str]]:
 
 
 def fit_sections(result) -> list[Section]:
-    """The report body: data, leaderboard, evaluation, training, search, importance, notes."""
+    """The report body: data, leaderboard, one section per leading model, training, search, importance,
+    the models compared, notes and what it takes to reproduce the run."""
     from .. import viz
 
+    leading = _leading(result)
     sections = [_data_section(result), _leaderboard_section(result)]
-    best = result.best_model_name
-    metric = get_metric(result.metric, result.task)
-    evaluation = viz.evaluation_figures(result)
-    y = np.asarray(result.test.get("y"))
-    out = result.test["predictions"][best]
-    scores = evaluate_all(result.task, y, out["pred"], out.get("proba"))
-    score_table = pd.DataFrame({"metric": list(scores), "test value": list(scores.values())})
-    score_table.attrs["caption"] = f"Every metric of {best} on the {len(y)} test rows"
-    sections.append(Section(
-        "evaluation", "Evaluation of the best model", figures=list(evaluation.values()), tables=[score_table],
-        columns=2,
-        text=(f"{best} was ranked first by validation {metric.name}; these figures measure it on the test rows, "
-              "which no model or search decision saw."),
-    ))
+    sections += [_model_section(result, name, rank) for rank, name in enumerate(leading, start=1)]
     with_history = [n for n in result.leaderboard["model"] if n in result.models and result.models[n].history]
     if with_history:
         sections.append(Section(
@@ -111,8 +106,12 @@ def fit_sections(result) -> list[Section]:
                  "keeps falling is overfitting.",
         ))
     sections.append(_search_section(result))
-    sections.append(_importance_section(result, best))
+    sections.append(_importance_section(result, result.best_model_name))
+    if len(result.leaderboard) > 1:
+        sections.append(_comparison_section(result, leading))
+    sections += _optional_sections(result)
     sections.append(_notes_section(result))
+    sections.append(_reproducibility_section(result))
     return sections
 
 
@@ -168,6 +167,188 @@ def _leaderboard_section(result) -> Section:
     )
 
 
+def _leading(result) -> list[str]:
+    from ..evaluate.comparison import leading_models
+
+    return leading_models(result, LEADING_MODELS)
+
+
+def _model_section(result, name: str, rank: int) -> Section:
+    """Parameters, scores and (where test predictions exist) the evaluation figures of one model."""
+    from .. import viz
+
+    metric = get_metric(result.metric, result.task)
+    board = result.leaderboard
+    row = board.loc[board["model"].astype(str) == name].iloc[0]
+    params = _params_dict(row["params"])
+    param_table = pd.DataFrame({"parameter": [str(k) for k in params],
+                                "value": [f"{v:.4g}" if isinstance(v, float) else str(v) for v in params.values()]})
+    param_table.attrs["caption"] = f"Parameters of {name}"
+    score_table = pd.DataFrame({
+        "split": ["train", "validation", "test"],
+        metric.name: [_natural(metric, row["train_score"]), _natural(metric, row["val_score"]),
+                      _natural(metric, row["test_score"])],
+    })
+    score_table.attrs["caption"] = f"{metric.name} of {name} on each split"
+    tables = [score_table, param_table] if params else [score_table]
+    figures = []
+    out = (result.test.get("predictions") or {}).get(name)
+    y = result.test.get("y")
+    notes = []
+    if out is not None and out.get("pred") is not None and y is not None and len(np.asarray(y)):
+        y = np.asarray(y)
+        scores = result.diagnostics(name).scores  # computed in automl.evaluate, once per model (cached)
+        metrics = pd.DataFrame({"metric": list(scores), "test value": list(scores.values())})
+        metrics.attrs["caption"] = f"Every metric of {name} on the {len(y):,} test rows"
+        tables.insert(1, metrics)
+        figures = list(viz.evaluation_figures(result, name).values())
+        notes.append(_sampling_note(figures, len(y)))
+    else:
+        notes.append("No test predictions were stored for this model, so it has no evaluation figures.")
+    best = "the best model, " if rank == 1 else ""
+    refit = " Predictions use this model refit on every labelled row." if bool(row.get("refit", False)) else ""
+    text = (f"{name} ({row['family']}) is ranked {rank} of {len(board)} by validation {metric.name} "
+            f"({best}validation {_fmt(_natural(metric, row['val_score']))}, test "
+            f"{_fmt(_natural(metric, row['test_score']))}); fit in {_seconds(row.get('fit_time_s'))}.{refit} "
+            "The figures measure it on the test rows, which no model or search decision saw.")
+    title = f"Model {rank}: {name}" + (" (best)" if rank == 1 else "")
+    return Section(f"model-{rank}", title, figures=figures, tables=tables, columns=2,
+                   text="\n\n".join([text] + [n for n in notes if n]))
+
+
+def _sampling_note(figures, rows: int) -> str:
+    """Say so when a scatter of test rows shows fewer points than there are rows (read from the figures themselves).
+
+    Only marker-only traces draw one point per row; lines with markers (calibration bins) summarise rows.
+    """
+    shown = [len(t.x) for fig in figures for t in fig.data
+             if t.type in ("scatter", "scattergl") and t.mode == "markers" and t.x is not None]
+    fewest = min(shown, default=rows)
+    if fewest >= rows:
+        return ""
+    return (f"Scatter plots show a random sample of {fewest:,} of the {rows:,} test rows to keep the page light; "
+            "every score, curve and histogram uses all of them.")
+
+
+def _comparison_section(result, leading: list[str]) -> Section:
+    """Importance side by side and the agreement of held-out predictions (from stored results only)."""
+    from ..evaluate.comparison import importance_by_model, prediction_correlation
+    from ..viz.comparison import importance_comparison_figure, prediction_correlation_figure
+
+    importance = importance_by_model(result, leading)
+    correlation = prediction_correlation(result, list(result.leaderboard["model"])[:MAX_CORRELATED])
+    figures = [importance_comparison_figure(importance)]
+    tables = []
+    if len(importance):
+        frame = importance.head(30).reset_index()
+        frame.attrs["caption"] = (f"Permutation importance (drop in {result.metric}) of each input column, "
+                                  f"by model (top {len(frame)} by mean)")
+        tables.append(frame)
+    if correlation.shape[0] > 1:
+        figures.append(prediction_correlation_figure(correlation))
+        frame = correlation.reset_index(names="model")
+        frame.attrs["caption"] = f"{correlation.attrs['measure']} on the test rows"
+        tables.append(frame)
+    return Section(
+        "comparison", "Models compared", figures=figures, tables=tables, columns=2,
+        text=("Which input columns each leading model relies on, and how alike the models' predictions on the "
+              "test rows are. Models that agree closely make the same mistakes, so averaging them gains little; "
+              "a column that only one model uses deserves a second look."),
+    )
+
+
+def _optional_sections(result) -> list[Section]:
+    """The explanation summary and the decision analysis, where the result offers them."""
+    return [section for section in (_explanation_section(result), _decision_section(result)) if section is not None]
+
+
+def _explanation_section(result) -> Section | None:
+    """Mean |SHAP contribution| of each input column for the best model (cached on the result)."""
+    from .. import viz
+
+    best = result.best_model_name
+    try:
+        table = result.feature_importance(method="shap", model=best)
+    except TypeError:  # a result type without SHAP importance
+        return None
+    except (ImportError, InputError) as exc:
+        return Section("explanations", "Explanations", text=f"SHAP contributions could not be computed: {exc}")
+    if table is None or len(table) == 0:
+        return None
+    method = str(table.attrs.get("method", "shap"))
+    figure = viz.importance_figure(table, model=best, metric="the output")
+    figure.update_layout(title_text=viz.label(f"Mean |contribution| of each input column: {best} "
+                                              f"({min(len(table), 20)} of {len(table)} columns)"))
+    figure.update_xaxes(title_text="mean |SHAP contribution| over the explained test rows")
+    shown = table.head(30).rename(columns={"importance": "mean |contribution|", "std": "std over rows"})
+    shown.attrs["caption"] = f"Mean absolute contribution per input column ({method})"
+    rows = table.attrs.get("rows")
+    return Section(
+        "explanations", "Explanations", figures=[figure], tables=[shown],
+        text=(f"How far each input column moves {best}'s output, on average over "
+              f"{f'{rows:,} ' if isinstance(rows, int) else ''}test rows: the mean absolute SHAP contribution, on "
+              "the user's columns (one-hot levels and engineered parts folded back). result.explain(rows) gives "
+              "the contributions of single rows, which add up to the model's output."),
+    )
+
+
+def _decision_section(result) -> Section | None:
+    """Calibration and (binary) threshold of the best model: chosen on validation rows, measured on test rows."""
+    decision = (getattr(result, "decisions", None) or {}).get(result.best_model_name)
+    if decision is None or result.task == "regression":
+        return None
+    best = result.best_model_name
+    info = getattr(decision, "info", {}) or {}
+    tables, text = [], []
+    calibration = info.get("calibration") or {}
+    if calibration:
+        frame = pd.DataFrame({"item": [str(k) for k in calibration],
+                              "value": [_params_text(v) if isinstance(v, dict) else v for v in calibration.values()]})
+        frame.attrs["caption"] = "Probability calibration, chosen on the validation rows"
+        tables.append(frame)
+        text.append(f"Calibration: {calibration.get('method', 'none')} ({calibration.get('reason', '')}).")
+    threshold = info.get("threshold") or {}
+    if result.task == "binary" and threshold:
+        from ..evaluate.decision import decision_value
+
+        chosen = getattr(decision, "threshold", None)
+        chosen = 0.5 if chosen is None else float(chosen)
+        y, p = result._binary_test_scores(best)
+        names = ["f1", "balanced_accuracy", "accuracy"]
+        frame = pd.DataFrame({"metric": names,
+                              "at 0.5": [decision_value(n, y, p, 0.5) for n in names],
+                              f"at {chosen:.4g}": [decision_value(n, y, p, chosen) for n in names]})
+        frame.attrs["caption"] = f"{best} on the {len(y):,} test rows at the default and the tuned threshold"
+        tables.append(frame)
+        gains = result.gains(model=best)
+        gains.attrs["caption"] = "Cumulative gains and lift by score decile (test rows)"
+        tables.append(gains)
+        ks = result.ks(model=best)
+        objective = threshold.get("objective") or "none"
+        text.append(f"Decision threshold: {chosen:.4g} (objective {objective}, chosen on the validation rows; "
+                    f"{threshold.get('reason', 'tuned')}). KS statistic on the test rows: {_fmt(ks['ks'])} "
+                    f"at score {_fmt(ks['threshold'])}.")
+    if not tables:
+        return None
+    return Section("decisions", "Decisions: calibration and threshold", tables=tables, text="\n\n".join(text))
+
+
+def _reproducibility_section(result) -> Section:
+    from ..evaluate.comparison import reproducibility
+
+    table = reproducibility(result)
+    table.attrs["caption"] = "Software, data and settings of this run"
+    later = (table["source"] != "fit").any()
+    text = ("To repeat this run, use the same data (its fingerprint must match "
+            "automl.evaluate.comparison.data_fingerprint of the table), seed, time budget and families with the "
+            "same library versions; a time budget makes the search depend on the machine's speed, so a slower or "
+            "busier machine may try fewer models.")
+    if later:
+        text += ("\n\nThis result did not record its software and machine at fit time; the values marked "
+                 "'this session' are those of the session that wrote the report.")
+    return Section("reproducibility", "Reproducibility", tables=[table], text=text)
+
+
 def _search_section(result) -> Section:
     from .. import viz
 
@@ -201,8 +382,9 @@ def _search_section(result) -> Section:
 def _importance_section(result, model: str) -> Section:
     from .. import viz
 
-    figure = viz.importance_figure(result, model)
-    table = result.feature_importance(model=model).head(30)
+    importance = result.feature_importance(model=model)  # computed in automl.evaluate, cached on the result
+    figure = viz.importance_figure(importance, model=model, metric=result.metric)
+    table = importance.head(30)
     table = table.rename(columns={"importance": "mean score drop", "std": "std over repeats"})
     table.attrs["caption"] = f"Permutation importance of {model} on the test rows (top {len(table)})"
     return Section(
@@ -231,6 +413,20 @@ def _notes_section(result) -> Section:
 
 
 # -- formatting ----------------------------------------------------------------------------
+def _params_dict(value) -> dict:
+    """Leaderboard params (a dict or its JSON text) as a dict; anything else under the key ``params``."""
+    import json
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {"params": value} if value else {}
+    if isinstance(value, dict):
+        return value
+    return {} if value is None else {"params": value}
+
+
 def _params_text(value) -> str:
     """``{"C": 0.1, "penalty": "l2"}`` (or its JSON text) as ``C=0.1, penalty=l2``."""
     import json

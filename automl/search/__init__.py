@@ -2,8 +2,12 @@
 
 * :mod:`automl.search.space` — the search space as data, sized to the data set (no Keras).
 * :mod:`automl.search.hypermodel` — ``TabularHyperModel``, the KerasTuner HyperModel.
-* :mod:`automl.search.tuner` — Hyperband / Bayesian / random tuners with deadlines,
-  overfitting guards and per-trial records (resumable).
+* :mod:`automl.search.engine` — the one KerasTuner search engine (trial loop, deadline,
+  NaN guard, early stopping, per-trial records, resume) behind every Keras search:
+  the networks here and the autoencoder (:mod:`automl.clustering.autoencoder_search`).
+* :mod:`automl.search.kt_adapter` — the only uses of KerasTuner internals, with a compatibility test.
+* :mod:`automl.search.distributed` — distributed search configuration and the chief's announcement.
+* :mod:`automl.search.options` — ``NetworkSearch``, the network options of ``automl.fit``.
 * :mod:`automl.search.family` — ``NeuralNetworkFamily``, the search as a leaderboard family.
 * :mod:`automl.search.predictor` — ``KerasPredictor``, a trained network as a predictor.
 

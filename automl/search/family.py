@@ -238,7 +238,7 @@ class NeuralNetworkFamily(ModelFamily):
         Most epochs per trial; sized to the data and budget when omitted.
     top_k : int, default=3
         Best networks offered to the leaderboard.
-    distributed : automl.distributed.DistributedConfig, optional
+    distributed : automl.search.distributed.DistributedConfig, optional
         Run the search across processes: a ``chief`` serves KerasTuner's oracle
         and collects the networks, ``worker`` processes run the trials (see
         docs/distributed.md). All of them need the same data, options and ``directory``.
@@ -273,8 +273,8 @@ class NeuralNetworkFamily(ModelFamily):
         self.max_epochs = check_number(max_epochs, "max_epochs", integer=True, low=1, allow_none=True)
         self.top_k = check_number(top_k, "top_k", integer=True, low=1)
         if distributed is not None and getattr(distributed, "role", None) not in ("chief", "worker"):
-            raise InputError("`distributed` must be an automl.distributed.DistributedConfig (see "
-                             f"automl.distributed.resolve_distributed); got {distributed!r}.")
+            raise InputError("`distributed` must be an automl.search.distributed.DistributedConfig (see "
+                             f"automl.search.distributed.resolve_distributed); got {distributed!r}.")
         self.distributed = distributed
         self._chief: dict | None = None
 
@@ -319,34 +319,36 @@ class NeuralNetworkFamily(ModelFamily):
 
     def _context(self, data: PreparedData, s: SimpleNamespace, plan: SearchPlan, deadline: float, hooks,
                  role: str = "", project_dir: str = ""):
-        from .tuner import SearchContext
+        from ..models.base import score_predictor
+        from .engine import SearchContext
+        from .predictor import KerasPredictor
+
+        def wrap(model):
+            return KerasPredictor(model, data.task, data.n_classes, s.y_mean, s.y_std)
+
+        def score(predictor, best_val_loss):
+            # networks are ranked by the task's metric on the validation rows, like every family
+            return float(score_predictor(predictor, s.X_val, data.y_val, data.task, data.metric))
 
         return SearchContext(
-            task=data.task, metric=data.metric, n_classes=data.n_classes, X_val=s.X_val, y_val=data.y_val,
-            y_mean=s.y_mean, y_std=s.y_std, deadline=deadline, seed=data.seed, batch_size=s.batch_default,
-            patience=plan.patience, top_k=self.top_k, hooks=hooks, family=self.name, role=role,
-            worker_id=self.distributed.worker_id if self.distributed is not None else "", project_dir=project_dir)
+            family=self.name, deadline=deadline, seed=data.seed, patience=plan.patience, score=score, wrap=wrap,
+            objective="val_loss", top_k=self.top_k, hooks=hooks, batch_size=s.batch_default, reduce_lr=True,
+            role=role, worker_id=self.distributed.worker_id if self.distributed is not None else "",
+            project_dir=project_dir)
 
     def _reserve(self, budget: Budget) -> float:
         return min(_RESERVE_S + 0.3 * self.top_k, 0.1 * budget.seconds)
 
     def _search(self, tuner, context, data: PreparedData, s: SimpleNamespace, plan: SearchPlan) -> bool:
-        """Run the tuner's search loop; True when interrupted (Ctrl-C)."""
+        """Run the engine's search loop; True when interrupted (Ctrl-C)."""
         try:
             with _quiet_tensorflow():
-                tuner.search(s.X_train, s.y_train, validation_data=(s.X_val, s.y_val), epochs=plan.max_epochs,
-                             class_weight=data.class_weight if data.is_classification else None, shuffle=True)
+                tuner.run(s.X_train, s.y_train, validation_data=(s.X_val, s.y_val), epochs=plan.max_epochs,
+                          class_weight=data.class_weight if data.is_classification else None, shuffle=True)
         except KeyboardInterrupt:
             context.stop_reason = "interrupted"
             warn("Network search interrupted: returning the networks of the trials that finished.", SearchWarning)
             return True
-        except RuntimeError as exc:
-            if "consecutive failures" not in str(exc):
-                raise
-            failure = str(exc).splitlines()[0]
-            context.stop_reason = "failures"
-            warn(f"Network search stopped after repeated failed trials ({failure}); see result.trials "
-                 "for each trial's error.", SearchWarning)
         return False
 
     def fit(self, data: PreparedData, budget: Budget, hooks) -> FamilyResult:
@@ -363,7 +365,7 @@ class NeuralNetworkFamily(ModelFamily):
             Up to ``top_k`` candidates and one row per trial (columns :data:`TRIAL_COLUMNS`).
         """
         # heavy (Keras, TensorFlow, KerasTuner): imported only when a search runs
-        from .tuner import make_tuner
+        from .engine import make_tuner
 
         role = self.distributed.role if self.distributed is not None else ""
         if role == "chief":
@@ -379,11 +381,8 @@ class NeuralNetworkFamily(ModelFamily):
                            self.max_epochs)
         context = self._context(data, s, plan, budget.deadline - reserve, hooks)
         tuner = self._make_tuner(make_tuner, s.hypermodel, context, s.directory, s.project, plan, data.seed)
-        interrupted = False
-        if not budget.expired():
-            interrupted = self._search(tuner, context, data, s, plan)
-        else:
-            context.stop_reason = "budget"
+        # the oracle starts no trial that cannot do useful work before the deadline
+        interrupted = self._search(tuner, context, data, s, plan)
         return self._collect(tuner, context, plan, s.project, s.directory, interrupted)
 
     # -- refit on every labelled row (automl.refit) -----------------------------------------------
@@ -405,8 +404,8 @@ class NeuralNetworkFamily(ModelFamily):
         import keras
         import keras_tuner as kt
 
+        from .engine import TrainingGuard
         from .predictor import KerasPredictor
-        from .tuner import TrainingGuard
 
         hypermodel = getattr(self, "_built_by", None)
         searched = candidate.predictor
@@ -433,7 +432,7 @@ class NeuralNetworkFamily(ModelFamily):
             return None
         return KerasPredictor(model, data.task, data.n_classes, searched.y_mean, searched.y_std)
 
-    # -- distributed search (automl.distributed) ---------------------------------------------------
+    # -- distributed search (automl.search.distributed) --------------------------------------------
     def begin(self, data: PreparedData, budget: Budget, hooks) -> None:
         """Chief only: start serving the search to the workers now; :meth:`fit` later waits for its end.
 
@@ -442,12 +441,13 @@ class NeuralNetworkFamily(ModelFamily):
         search ends at ``budget``'s deadline (less a small reserve to collect
         the networks), or earlier when the oracle is done.
         """
-        from ..distributed import CHIEF_FILE, OracleServer, announce_search
-        from .tuner import make_tuner
+        from .distributed import CHIEF_FILE, announce_search
+        from .engine import make_tuner
+        from .kt_adapter import OracleServer
 
         if self.distributed is None or self.distributed.role != "chief":
             raise InputError("`begin` serves a distributed search: create the family with a chief's "
-                             "`distributed` configuration (automl.distributed.resolve_distributed('chief')).")
+                             "`distributed` configuration (automl.search.distributed.resolve_distributed('chief')).")
         s = self._setup(data)
         project_dir = s.directory / s.project
         # a stale announcement (finished or not) must not send workers into this new search early
@@ -458,9 +458,11 @@ class NeuralNetworkFamily(ModelFamily):
         context = self._context(data, s, plan, budget.deadline - reserve, hooks, role="chief",
                                 project_dir=str(project_dir))
         tuner = self._make_tuner(make_tuner, s.hypermodel, context, s.directory, s.project, plan, data.seed)
-        tuner.oracle.stop_at = context.deadline
-        tuner.oracle.min_trial_s = context.min_trial_s
-        server = OracleServer(tuner.oracle, self.distributed)
+        try:
+            server = OracleServer(tuner.oracle, self.distributed.address)
+        except OSError as exc:
+            raise InputError(f"The chief cannot listen on {self.distributed.address!r} (port in use, or not an "
+                             f"address of this machine: {exc}); pass another `oracle_address`.") from None
         announcement = {
             "deadline_unix": time.time() + (context.deadline - time.monotonic()),
             "plan": {"max_epochs": plan.max_epochs, "factor": plan.factor, "min_epochs": plan.min_epochs,
@@ -475,21 +477,20 @@ class NeuralNetworkFamily(ModelFamily):
 
     def _report_ended(self, tuner, reported: set, hooks) -> None:
         """Tell listeners about trials the workers have finished since the last look."""
-        from .tuner import hook_payload
+        from .engine import hook_payload
 
         for trial_id in list(tuner.oracle.end_order):
             if trial_id in reported:
                 continue
-            try:
-                record = json.loads(tuner._record_path(trial_id).read_text())
-            except (OSError, ValueError):
+            record = tuner.read_record(trial_id)
+            if record is None:
                 continue  # not on the shared filesystem yet: next look
             reported.add(trial_id)
             hooks.on_trial_end(hook_payload(record, self.name))
 
     def _finish_chief(self, hooks) -> FamilyResult:
         """Wait until the workers have finished (or the deadline and a grace period passed), then collect."""
-        from ..distributed import announce_search
+        from .distributed import announce_search
 
         state, self._chief = self._chief, None
         tuner, context, plan, s, server = (state[k] for k in ("tuner", "context", "plan", "setup", "server"))
@@ -512,11 +513,9 @@ class NeuralNetworkFamily(ModelFamily):
                          f"{'; unfinished trials ' + str(running) if running else ''} (a worker died or its "
                          "steps are slower than the grace period).", SearchWarning)
                     break
-                try:
-                    oracle._check_consecutive_failures()
-                except RuntimeError as exc:
+                if oracle.failure_note:
                     context.stop_reason = "failures"
-                    warn(f"Network search stopped after repeated failed trials ({str(exc).splitlines()[0]}); "
+                    warn(f"Network search stopped after repeated failed trials ({oracle.failure_note}); "
                          "see result.trials for each trial's error.", SearchWarning)
                     break
                 time.sleep(0.25)
@@ -545,8 +544,8 @@ class NeuralNetworkFamily(ModelFamily):
 
     def _work(self, data: PreparedData, hooks) -> FamilyResult:
         """Worker: wait for the chief's announcement, then run the trials its oracle hands out."""
-        from ..distributed import wait_for_chief
-        from .tuner import make_tuner
+        from .distributed import wait_for_chief
+        from .engine import make_tuner
 
         s = self._setup(data)
         project_dir = s.directory / s.project
@@ -607,7 +606,7 @@ class NeuralNetworkFamily(ModelFamily):
             if len(candidates) >= self.top_k:
                 break
             try:
-                predictor = tuner.predictor_for(record["trial"])
+                predictor = tuner.kept(record["trial"])
             except KeyboardInterrupt:
                 break
             except Exception as exc:  # a damaged checkpoint costs one candidate, not the search
@@ -624,3 +623,38 @@ class NeuralNetworkFamily(ModelFamily):
                       "epoch_s": record.get("epoch_s"), "search": search},
             ))
         return FamilyResult(candidates, trials)
+
+
+def work(prepared: PreparedData, hooks, network_options: dict, started: float | None = None):
+    """Run one worker of a distributed network search on the prepared data.
+
+    Parameters
+    ----------
+    prepared : automl.models.PreparedData
+        The same splits and preprocessing as on the chief.
+    hooks : progress hooks
+    network_options : dict
+        :class:`NeuralNetworkFamily` options (``tuner``, ``max_trials``,
+        ``directory``, ..., ``distributed`` with role ``worker``); equal to the chief's.
+    started : float, optional
+        ``time.monotonic()`` when the caller started.
+
+    Returns
+    -------
+    automl.search.distributed.WorkerResult
+    """
+    from .distributed import WorkerResult
+
+    started = time.monotonic() if started is None else started
+    options = {k: v for k, v in network_options.items() if v is not None}
+    family = NeuralNetworkFamily(**options)
+    config = family.distributed
+    if config is None or config.role != "worker":
+        raise InputError("`work` runs a distributed worker: pass `distributed` with role 'worker' "
+                         "(automl.search.distributed.resolve_distributed('worker', 'host:port')).")
+    outcome = family.fit(prepared, None, hooks)  # the chief's deadline, not this process's budget, bounds it
+    trials = outcome.trials if outcome.trials is not None else pd.DataFrame()
+    return WorkerResult(worker_id=config.worker_id, trials=trials,
+                        stop_reason=str(trials.attrs.get("stop_reason", "")),
+                        directory=str(trials.attrs.get("directory", "")),
+                        elapsed_s=round(time.monotonic() - started, 3), info=dict(trials.attrs))

@@ -74,18 +74,37 @@ def _color_values(result, color_by: str) -> tuple[str, np.ndarray]:
                      f"Choose from {choices}.")
 
 
-def cluster_map_figure(result, dims: int = 2, color_by: str = "cluster", *, height: int = 560):
+def _map_rows(labels: np.ndarray, max_points: int | None, seed: int = 0) -> np.ndarray:
+    """Rows to draw: all of them, or a sample stratified by cluster (each keeps its share, and at least one row)."""
+    n = len(labels)
+    if max_points is None or n <= max_points:
+        return np.ones(n, dtype=bool)
+    rng = np.random.default_rng(seed)
+    keep = np.zeros(n, dtype=bool)
+    for rows in pd.Series(np.arange(n)).groupby(pd.Series(labels).astype(str).to_numpy()).indices.values():
+        take = min(len(rows), max(1, int(max_points * len(rows) / n)))  # rounded down: at most max_points in all
+        keep[rng.choice(rows, take, replace=False)] = True
+    return keep
+
+
+def cluster_map_figure(result, dims: int = 2, color_by: str = "cluster", *, height: int = 560,
+                       max_points: int | None = None):
     """UMAP map of the rows, coloured by cluster, true label or any input column.
 
     Parameters
     ----------
     result : ClusterResult
     dims : {2, 3}, default=2
-        3 uses ``result.map3d`` (computed on first use) and WebGL.
+        3 draws ``result.map3d`` with WebGL; it must have been computed
+        (``result.compute_map3d()``): figures never fit UMAP.
     color_by : str, default='cluster'
         'cluster', 'label' (the ``labels=`` column) or an input column name;
         numeric columns get a colour scale, others one colour per value.
     height : int, default=560
+    max_points : int, optional
+        Draw at most about this many rows: a random sample stratified by
+        cluster, named in the title (the HTML report uses 5,000 so the file
+        and the browser stay light). None draws every row.
 
     Returns
     -------
@@ -96,6 +115,9 @@ def cluster_map_figure(result, dims: int = 2, color_by: str = "cluster", *, heig
     if dims not in (2, 3):
         raise InputError(f"`dims` must be 2 or 3, got {dims!r}.")
     coords = result.map2d if dims == 2 else result.map3d
+    if coords is None:
+        raise InputError("The 3-D map is not computed yet: call `result.compute_map3d()` (UMAP, a few seconds) "
+                         "before drawing `dims=3`.")
     name, values = _color_values(result, color_by)
     extra = [("cluster", result.labels)]
     if result.true_labels is not None:
@@ -104,8 +126,10 @@ def cluster_map_figure(result, dims: int = 2, color_by: str = "cluster", *, heig
         extra.append((name, values))
     numeric = name != "cluster" and pd.api.types.is_numeric_dtype(pd.Series(values).dtype) \
         and pd.Series(values).nunique(dropna=True) > _MAX_DISCRETE
-    scatter = go.Scatter3d if dims == 3 else (go.Scattergl if len(coords) > _WEBGL_POINTS else go.Scatter)
-    marker_size = 3 if dims == 3 else (4 if len(coords) > 2000 else 6)
+    keep = _map_rows(result.labels, max_points)
+    shown = int(keep.sum())
+    scatter = go.Scatter3d if dims == 3 else (go.Scattergl if shown > _WEBGL_POINTS else go.Scatter)
+    marker_size = 3 if dims == 3 else (4 if shown > 2000 else 6)
 
     def trace(rows, **kwargs):
         xyz = {"x": coords[rows, 0], "y": coords[rows, 1]}
@@ -117,7 +141,7 @@ def cluster_map_figure(result, dims: int = 2, color_by: str = "cluster", *, heig
     fig = go.Figure()
     if numeric:
         v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-        rows = np.arange(len(v))
+        rows = np.flatnonzero(keep)
         fig.add_trace(trace(rows, name=label(name), showlegend=False,
                             marker=dict(size=marker_size, color=v, colorscale="Viridis", showscale=True,
                                         colorbar=dict(title=dict(text=label(name))), opacity=0.85)))
@@ -133,7 +157,7 @@ def cluster_map_figure(result, dims: int = 2, color_by: str = "cluster", *, heig
             series = series.where(series.isin(top), "other")
             levels = list(top) + ["other"]
         for i, level in enumerate(levels):
-            rows = np.flatnonzero((series == level).to_numpy())
+            rows = np.flatnonzero((series == level).to_numpy() & keep)
             if len(rows) == 0:
                 continue
             text = f"{'cluster ' if name == 'cluster' else ''}{label(level)}"
@@ -141,6 +165,8 @@ def cluster_map_figure(result, dims: int = 2, color_by: str = "cluster", *, heig
                 text = "noise"
             fig.add_trace(trace(rows, name=text, marker=dict(size=marker_size, color=color(i), opacity=0.85)))
     title = f"UMAP {dims}-D map coloured by {name}"
+    if shown < len(keep):
+        title += f" (a sample of {shown:,} of {len(keep):,} rows, stratified by cluster)"
     if dims == 3:
         fig.update_layout(scene=dict(xaxis_title="UMAP 1", yaxis_title="UMAP 2", zaxis_title="UMAP 3"))
     else:

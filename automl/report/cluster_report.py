@@ -1,4 +1,9 @@
-"""The HTML report of a :class:`~automl.clustering.ClusterResult`, through the shared report renderer."""
+"""The HTML report of a :class:`~automl.clustering.ClusterResult`: sections built from :mod:`automl.viz.cluster`.
+
+It sits beside the fit report and goes through the same renderer; it only
+reads the result (the 3-D map, when asked for, is computed by
+:meth:`ClusterResult.compute_map3d <automl.clustering.ClusterResult.compute_map3d>`).
+"""
 
 from __future__ import annotations
 
@@ -22,13 +27,13 @@ def write_cluster_report(result, path: str | os.PathLike = "clusters.html", *, o
         Embed plotly.js so the file opens without a network.
     title : str, optional
     include_3d : bool, default=False
-        Add the 3-D map (WebGL; computes ``result.map3d`` if needed).
+        Add the 3-D map (WebGL; computed with ``result.compute_map3d()`` if needed).
 
     Returns
     -------
     pathlib.Path
     """
-    from ..report.render import render_report
+    from .render import render_report
 
     subtitle = (f"{result.n_clusters} clusters of {result.info['rows']:,} rows by {result.method}"
                 + (f", scored against {result.label_column!r}" if result.label_column else ""))
@@ -36,21 +41,33 @@ def write_cluster_report(result, path: str | os.PathLike = "clusters.html", *, o
                          sections=cluster_sections(result, include_3d=include_3d), offline=offline)
 
 
+# Points drawn per map at most (a stratified sample above this).
+MAP_POINTS = 5000
+
+
 def cluster_sections(result, *, include_3d: bool = False) -> list:
     """The report's sections: maps, choice of k, profiles, scores, autoencoder search, settings."""
-    from ..report.render import Section
+    from .render import Section
     from ..viz.cluster import (cluster_map_figure, cluster_profile_figure, cluster_sizes_figure,
                                k_selection_figure)
 
-    maps = [cluster_map_figure(result, 2, "cluster")]
+    # a stratified sample keeps the file small and the page responsive; the title says so
+    maps = [cluster_map_figure(result, 2, "cluster", max_points=MAP_POINTS)]
     if result.true_labels is not None:
-        maps.append(cluster_map_figure(result, 2, "label"))
+        maps.append(cluster_map_figure(result, 2, "label", max_points=MAP_POINTS))
     if include_3d:
-        maps.append(cluster_map_figure(result, 3, "cluster"))
+        result.compute_map3d()  # the clustering layer fits it once; the figure only draws it
+        maps.append(cluster_map_figure(result, 3, "cluster", max_points=MAP_POINTS))
+    rows = len(result.labels)
+    sampled = (f" The maps draw a random sample of about {MAP_POINTS:,} of the {rows:,} rows, stratified by cluster; "
+               "every score and profile uses all rows." if rows > MAP_POINTS else "")
     sections = [Section("maps", "Maps", figures=maps, columns=min(2, len(maps)),
-                        text="UMAP of the autoencoder embedding; hover a point to see its row.")]
+                        text=f"UMAP of the clustered representation "
+                             f"({(result.info.get('representation') or {}).get('chosen', 'embedding')}); "
+                             "hover a point to see its row." + sampled)]
     criterion = result.info.get("criterion")
-    k_text = (f"k = {result.n_clusters}, chosen by the {'lowest BIC' if criterion == 'bic' else 'highest silhouette'}"
+    chosen_by = {"bic": "lowest BIC", "quality": "best quality (silhouette + stability across seeded runs)"}
+    k_text = (f"k = {result.n_clusters}, chosen by the {chosen_by.get(criterion, 'highest silhouette')}"
               f" among k = {int(result.k_curve['k'].min())}..{int(result.k_curve['k'].max())}."
               if len(result.k_curve) else f"k = {result.n_clusters} ({result.info.get('k_chosen')}).")
     sections.append(Section("k", "Number of clusters", figures=[k_selection_figure(result),
@@ -70,6 +87,11 @@ def cluster_sections(result, *, include_3d: bool = False) -> list:
         trials["params"] = trials["params"].map(lambda p: p if isinstance(p, str) else str(p))
         trials.attrs["caption"] = "Autoencoder trials (validation reconstruction loss, Huber; lower is better)"
         sections.append(Section("autoencoder", "Autoencoder search", tables=[trials]))
+    if len(result.selection):
+        selection = result.selection.copy()
+        selection.attrs["caption"] = ("Candidate representations, judged without labels: quality = (silhouette + "
+                                      "stability across seeded runs) / 2; the features win ties")
+        sections.append(Section("representation", "Representation", tables=[selection]))
     settings = pd.DataFrame([{"setting": k, "value": str(v)} for k, v in result.info.items()])
     schema = result.schema.to_frame()
     schema.attrs["caption"] = "Column decisions"

@@ -1,0 +1,164 @@
+"""Label-free choices of automl.cluster: representation, k, the run kept, and the whole-call budget.
+
+Small synthetic data whose answer is known; no network is trained (the autoencoder search is replaced by
+fixed encoders whose embeddings either keep or destroy the cluster structure).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import automl
+from automl.clustering import pipeline
+from automl.clustering.methods import label_scores
+from automl.clustering.selection import (REPRESENTATION_MARGIN, Candidate, choose_k, choose_representation,
+                                         make_runs, most_stable_run, quality_by_k, run_seeds)
+
+
+def blobs(n_rows: int = 240, *, k: int = 4, noise_columns: int = 0, noise_scale: float = 1.0, seed: int = 0):
+    """``k`` well separated blobs in 5 informative columns, plus optional pure-noise columns."""
+    rng = np.random.default_rng(seed)
+    truth = np.arange(n_rows) % k
+    centres = rng.normal(scale=6.0, size=(k, 5))
+    informative = centres[truth] + rng.normal(size=(n_rows, 5))
+    noise = rng.normal(scale=noise_scale, size=(n_rows, noise_columns))
+    frame = pd.DataFrame(np.hstack([informative, noise]),
+                         columns=[f"x{i}" for i in range(5)] + [f"noise{i}" for i in range(noise_columns)])
+    frame["group"] = truth
+    return frame, truth
+
+
+def test_noise_representation_loses_whatever_its_place():
+    frame, truth = blobs()
+    real = frame.drop(columns="group").to_numpy(dtype=np.float32)
+    noise = np.random.default_rng(1).uniform(size=real.shape).astype(np.float32)
+    for order in (("real", "noise"), ("noise", "real")):
+        candidates = [Candidate(name, real if name == "real" else noise) for name in order]
+        keys = {}
+        for c in candidates:
+            make_runs(c, run_seeds(0, 3), manifold=False)
+            keys[c.name], _ = choose_k(quality_by_k(c, "gmm", range(2, 8)))
+        chosen, table = choose_representation(candidates, keys)
+        assert chosen.name == "real", table
+        assert keys["real"] == 4
+        scores = table.set_index("representation")
+        # the blobs are the same partition whatever the seed; noise is split differently every time
+        assert scores.loc["real", "stability"] > 0.95 and scores.loc["noise", "stability"] < 0.8, table
+        assert scores.loc["real", "quality"] > scores.loc["noise", "quality"] + REPRESENTATION_MARGIN
+        assert list(table.columns[:3]) == ["representation", "dims", "k"] and table["chosen"].sum() == 1
+
+
+def test_the_default_keeps_its_place_within_the_margin():
+    frame, _ = blobs()
+    real = frame.drop(columns="group").to_numpy(dtype=np.float32)
+    twin = real * 1.0001  # the same structure: the same quality up to rounding
+    candidates = [Candidate("features", real), Candidate("autoencoder", twin)]
+    keys = {}
+    for c in candidates:
+        make_runs(c, run_seeds(0, 2), manifold=False)
+        keys[c.name], _ = choose_k(quality_by_k(c, "kmeans", range(2, 6)))
+    chosen, _ = choose_representation(candidates, keys)
+    assert chosen.name == "features"
+
+
+def test_most_stable_run_is_the_medoid():
+    a = np.repeat(np.arange(3), 20)
+    b = a.copy()
+    b[:3] = 1  # close to a
+    c = np.random.default_rng(0).integers(0, 3, 60)  # unrelated
+    kept, spread = most_stable_run([c, a, b])
+    assert kept in (1, 2)
+    assert spread["runs"] == 3 and spread["ari_min"] < 0.2 < spread["ari_max"]
+    assert spread["ari_min"] <= spread["ari_mean"] <= spread["ari_max"]
+    assert most_stable_run([a]) == (0, {"runs": 1})
+
+
+class _FixedEncoder:
+    """Stands in for a searched autoencoder: a fixed map of the preprocessed features."""
+
+    def __init__(self, transform):
+        self._transform = transform
+        self.val_loss_ = 0.1
+
+    def transform(self, X):
+        return self._transform(np.asarray(X, dtype=np.float32))
+
+    def architecture(self):
+        return {"hidden": [8], "code_size": 5}
+
+
+def _with_encoder(monkeypatch, transform):
+    trials = pd.DataFrame([{"trial": 0, "val_loss": 0.1, "score": -0.1, "status": "ok", "params": {},
+                            "family": "autoencoder", "best": True}])
+    monkeypatch.setattr(pipeline, "_AE_MIN_ROWS", 0)
+    monkeypatch.setattr(pipeline, "search_autoencoder",
+                        lambda X, **kwargs: (_FixedEncoder(transform), trials))
+
+
+@pytest.fixture(scope="module")
+def noisy_blobs():
+    # 4 blobs in 5 columns, drowned by 30 noise columns of the same scale
+    return blobs(noise_columns=30, noise_scale=6.0)
+
+
+def test_pipeline_picks_the_features_over_an_embedding_that_destroys_the_clusters(monkeypatch):
+    frame, truth = blobs()
+    _with_encoder(monkeypatch, lambda X: np.random.default_rng(7).normal(size=(len(X), 5)).astype(np.float32))
+    result = automl.cluster(frame, 4, labels="group", verbose=0, time_budget=120)
+    info = result.info["representation"]
+    assert info["chosen"] == "features" and info["runner_up"] == "autoencoder", result.selection
+    assert result.encoder is None and result.embedding.shape[1] == 5
+    assert set(result.selection["representation"]) == {"features", "autoencoder"}
+    assert result.selection.loc[result.selection["chosen"], "representation"].item() == "features"
+    assert result.scores["acc"] == 1.0
+
+
+def test_pipeline_picks_an_embedding_that_recovers_the_clusters(monkeypatch, noisy_blobs):
+    frame, truth = noisy_blobs
+    # the "encoder" keeps the 5 informative columns (the preprocessed features are standardised in input order)
+    _with_encoder(monkeypatch, lambda X: X[:, :5].copy())
+    result = automl.cluster(frame, 4, labels="group", verbose=0, time_budget=120)
+    table = result.selection.set_index("representation")
+    assert result.info["representation"]["chosen"] == "autoencoder", result.selection
+    assert table.loc["autoencoder", "quality"] > table.loc["features", "quality"] + REPRESENTATION_MARGIN
+    assert result.scores["acc"] >= 0.95
+
+
+@pytest.fixture(scope="module")
+def auto_result():
+    frame, _ = blobs(seed=3)
+    return frame, automl.cluster(frame, labels="group", verbose=0, time_budget=120, seed=5)
+
+
+def test_auto_k_stability_and_reproducibility(auto_result):
+    frame, result = auto_result
+    assert result.n_clusters == 4
+    curve = result.k_curve
+    assert curve["chosen"].sum() == 1 and int(curve.loc[curve["chosen"], "k"].item()) == 4
+    assert {"silhouette", "stability", "value"} <= set(curve.columns)
+    runner_up = result.info["k_runner_up"]
+    assert runner_up in set(curve["k"]) and runner_up != 4
+    spread = result.info["stability"]
+    assert spread["runs"] >= 2 and spread["ari_min"] > 0.9 and len(spread["seeds"]) == spread["runs"]
+    # 240 rows: the autoencoder search is not worth starting, and the reason is recorded
+    assert "rows" in result.info["representation"]["skipped"]["autoencoder"]
+    again = automl.cluster(frame, labels="group", verbose=0, time_budget=120, seed=5)
+    np.testing.assert_array_equal(again.labels, result.labels)
+    assert label_scores(frame["group"], result.labels)["acc"] == 1.0
+
+
+def test_selection_survives_save_and_load(auto_result, tmp_path):
+    _, result = auto_result
+    loaded = automl.load(result.save(tmp_path / "clusters"))
+    pd.testing.assert_frame_equal(loaded.selection, result.selection, check_dtype=False)
+    assert loaded.info["stability"] == result.info["stability"]
+
+
+def test_short_budget_skips_the_search_and_says_why(monkeypatch):
+    frame, _ = blobs(n_rows=400)
+    monkeypatch.setattr(pipeline, "search_autoencoder", lambda X, **kwargs: pytest.fail("search started"))
+    result = automl.cluster(frame, 4, labels="group", verbose=0, time_budget=2)
+    assert result.info["representation"]["chosen"] == "features"
+    assert result.info["representation"]["skipped"]["autoencoder"].startswith("time")
