@@ -64,7 +64,9 @@ class SigmoidCalibrator:
 
     def transform(self, proba: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities, same shape as ``proba``."""
-        p = 1.0 / (1.0 + np.exp(-(self.a_ * _logit(np.asarray(proba)[:, 1]) + self.b_)))
+        from scipy.special import expit  # the logistic function without exp overflow on confident rows
+
+        p = expit(self.a_ * _logit(np.asarray(proba)[:, 1]) + self.b_)
         return np.column_stack([1.0 - p, p])
 
     def describe(self) -> dict:  # noqa: D102
