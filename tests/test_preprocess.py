@@ -83,7 +83,20 @@ def test_schema_is_typed_on_a_sample(monkeypatch):
     # a row counter without an ID-like name is still recognised from a sample of the rows
     frame = _frame(1000).assign(row=np.arange(1000) + 5000, target=np.arange(1000) % 2)
     data = dataset.make_dataset(frame, "target", "binary", test_size=0.2, val_size=0.2)
-    assert seen == [(300, {"population": 1000})]
+    assert seen == [(300, {"target": "target", "population": 1000})]
     assert "ID-like" in data.schema.dropped["row"]
     assert data.schema.names("numeric") == ["amount", "score"]
     assert data.schema.names("categorical") == ["city"]
+
+
+def test_an_id_whose_order_follows_the_target_is_kept_and_a_shuffled_one_dropped():
+    rng = np.random.default_rng(0)
+    n = 600
+    issued = np.arange(n) + 20_000  # IDs handed out over time; the target drifts with time
+    frame = pd.DataFrame({"record_id": issued, "shuffled_id": rng.permutation(n) + 1,
+                          "x": rng.normal(size=n), "year": 1990 + issued // 40 - 500 + rng.integers(0, 3, n)})
+    schema = infer_schema(frame, target="year")
+    roles = dict(zip(schema.to_frame()["name"], schema.to_frame()["role"]))
+    reasons = schema.to_frame().set_index("name")["reason"]
+    assert roles["record_id"] == "numeric" and "order follows the target" in reasons["record_id"]
+    assert roles["shuffled_id"] == "dropped" and "ID-like" in reasons["shuffled_id"]

@@ -197,7 +197,8 @@ def make_dataset(frame: pd.DataFrame, target: str, task: str, *, test_size: floa
     # column types show in a sample as well as in every row; a sample spares a copy of the training rows
     typed_on = train if len(train) <= SCHEMA_ROWS else np.sort(
         np.random.default_rng(seed).choice(train, SCHEMA_ROWS, replace=False))
-    schema = infer_schema(features.iloc[typed_on], population=len(features))
+    # the target comes along so that an ID-like column whose order follows it is kept (training rows only)
+    schema = infer_schema(frame.iloc[typed_on], target=target, population=len(features))
     schema.target = target
     return Dataset(frame=features, y=y, target=target, task=task, classes=classes, schema=schema,
                    train=train, val=val, test=test)

@@ -319,7 +319,8 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None,
     """
     skip = set(exclude) | ({target} if target is not None else set())
     population = len(frame) if population is None else max(int(population), len(frame))
-    decisions = [_decide(frame[name], population) for name in frame.columns if name not in skip]
+    target_values = frame[target] if target is not None and target in frame.columns else None
+    decisions = [_decide(frame[name], population, target_values) for name in frame.columns if name not in skip]
     schema = Schema(columns=decisions, target=target)
     if not schema.used:
         reasons = "; ".join(f"{k}: {v}" for k, v in list(schema.dropped.items())[:10])
@@ -330,7 +331,7 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None,
     return schema
 
 
-def _decide(column: pd.Series, population: int) -> ColumnDecision:
+def _decide(column: pd.Series, population: int, target: pd.Series | None = None) -> ColumnDecision:
     name = str(column.name)
     dtype = str(column.dtype)
     n = len(column)
@@ -360,11 +361,45 @@ def _decide(column: pd.Series, population: int) -> ColumnDecision:
         return decision("categorical", f"category dtype with {n_unique} levels{_encoding(n_unique)}")
     if pd.api.types.is_numeric_dtype(column.dtype):
         if _looks_like_id(name, non_missing, n_unique, n, population):
+            signal = _order_signal(non_missing, target)
+            if signal >= max(_ID_SIGNAL, 5.0 / np.sqrt(max(len(non_missing), 1))):
+                return decision("numeric", "ID-like, kept as a number: its order follows the target "
+                                           f"(|Spearman| {signal:.2f} on the training rows), e.g. IDs issued over time")
             return decision("dropped", "ID-like: a distinct integer in every row")
         if n_unique == 2 and set(np.unique(non_missing.to_numpy(dtype=float))) <= {0.0, 1.0}:
             return decision("boolean", "numbers with only the values 0 and 1")
         return decision("numeric", "numeric dtype")
     return _decide_text(column, non_missing, n_unique, decision)
+
+
+# An ID-like integer column is kept when its rank correlation with the target (or with one class) reaches this, and
+# is far beyond chance (5 standard errors): IDs handed out in order often track time, and time the target.
+_ID_SIGNAL = 0.1
+
+
+def _order_signal(values: pd.Series, target: pd.Series | None) -> float:
+    """Largest |Spearman correlation| between ``values`` and the target, or an indicator of one of its classes."""
+    if target is None:
+        return 0.0
+    y = target.loc[values.index]
+    known = ~missing_mask(y)
+    if known.sum() < 50:
+        return 0.0
+    ranks = pd.Series(values[known].to_numpy(dtype=float)).rank().to_numpy()
+    y = y[known]
+    if pd.api.types.is_numeric_dtype(y.dtype) and not pd.api.types.is_bool_dtype(y.dtype) and y.nunique() > 20:
+        series = [y.to_numpy(dtype=float)]
+    else:  # classes: one indicator per frequent class
+        labels = y.astype(str)
+        series = [(labels == level).to_numpy(dtype=float) for level in labels.value_counts().index[:20]]
+    best = 0.0
+    for s in series:
+        if np.ptp(s) == 0:
+            continue
+        r = np.corrcoef(ranks, pd.Series(s).rank().to_numpy())[0, 1]
+        if np.isfinite(r):
+            best = max(best, abs(float(r)))
+    return best
 
 
 def _looks_like_id(name: str, values: pd.Series, n_unique: int, n: int, population: int) -> bool:
