@@ -1,8 +1,8 @@
 """Real-browser check: notebooks served by Voila render the dashboards in Chromium.
 
 The fit notebook fits a small model; the page must show the dashboard's tab
-labels, the leaderboard table and a drawn plotly plot, and screenshots go to
-``docs/images/``. Skipped (with the reason) where Chromium or Playwright is
+labels, the leaderboard table and a drawn plotly plot; screenshots go to a
+temporary folder, or to ``docs/images/`` with ``AUTOML_UPDATE_DOCS=1``. Skipped (with the reason) where Chromium or Playwright is
 missing locally; in CI (``CI`` set) a missing browser fails the test.
 """
 
@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -23,7 +24,10 @@ from browser import CHROMIUM_ARGS, require_browser
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-IMAGES = ROOT / "docs" / "images"
+# screenshots refresh the docs only when asked (AUTOML_UPDATE_DOCS=1), as in test_report_browser: a test run
+# must not change tracked files
+IMAGES = (ROOT / "docs" / "images" if os.environ.get("AUTOML_UPDATE_DOCS") == "1"
+          else Path(tempfile.mkdtemp(prefix="automl_screens_")))
 # anywidget rejects a model that takes over 2 s to start (plotly.js is a large bundle and loaded
 # machines are slow); the plots still render, which the tests check directly.
 KNOWN_NOISE = "[anywidget] Failed to initialize model"
