@@ -100,3 +100,35 @@ def test_an_id_whose_order_follows_the_target_is_kept_and_a_shuffled_one_dropped
     reasons = schema.to_frame().set_index("name")["reason"]
     assert roles["record_id"] == "numeric" and "order follows the target" in reasons["record_id"]
     assert roles["shuffled_id"] == "dropped" and "ID-like" in reasons["shuffled_id"]
+
+
+def test_a_value_or_its_absence_is_a_feature_and_lower_case_none_is_a_level():
+    # NASS crash data: seatbelt is 'belted' or 'none'; a reader that took 'none' for missing left one value
+    # and dropped the column as constant, losing the strongest predictor of death
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.integers(0, 2, n)
+    frame = pd.DataFrame({
+        "seatbelt": pd.Series(np.where(y == 1, "none", "belted"), dtype="str"),
+        "airbag": pd.Series(np.where(y == 1, "airbag", None), dtype="str"),   # one value, or missing
+        "dose": np.where(y == 1, 3.0, np.nan),
+        "rare": pd.Series(np.where(np.arange(n) < 2, None, "x"), dtype="str"),  # two holes: not a signal
+        "noted": pd.Series(np.where(y == 1, "NA", "yes"), dtype="str"),          # pandas' NA text stays missing
+        "y": y})
+    table = infer_schema(frame, target="y").to_frame().set_index("name")
+    assert table.loc["seatbelt", "role"] == "categorical" and table.loc["seatbelt", "n_unique"] == 2
+    assert table.loc["airbag", "role"] == "categorical" and "missing rows form their own level" in table.loc[
+        "airbag", "reason"]
+    assert table.loc["dose", "role"] == "numeric"
+    assert table.loc["rare", "role"] == "dropped" and "constant" in table.loc["rare", "reason"]
+    assert table.loc["noted", "n_unique"] == 1 and table.loc["noted", "missing_fraction"] > 0.3
+    schema = infer_schema(frame, target="y")
+    matrix = preprocess.build_preprocessor(schema, n, task="binary").fit_transform(frame.drop(columns="y"))
+    names = list(preprocess.build_preprocessor(schema, n, task="binary").fit(frame.drop(columns="y"))
+                 .get_feature_names_out())
+    # the presence of 'airbag' and of 'dose' reaches the matrix and separates the classes exactly
+    airbag = matrix[:, names.index("categorical__airbag_airbag")]
+    dose = matrix[:, names.index("numeric__missingindicator_dose")]
+    for feature in (airbag, dose):  # one value on every positive row, another on every negative one
+        assert len(np.unique(feature[y == 1])) == 1 and len(np.unique(feature[y == 0])) == 1
+        assert feature[y == 1][0] != feature[y == 0][0]

@@ -23,9 +23,16 @@ _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 # Numbers are clipped to this magnitude when read (float64 overflows just below 1.8e308).
 MAX_MAGNITUDE = 1e300
-# Text that stands for a missing value (compared stripped and lower-cased), as pandas' CSV
-# reader treats it: a frame read as text, or ``astype(str)``, reads like the original.
-MISSING_TEXT = frozenset({"", "nan", "-nan", "none", "null", "na", "n/a", "<na>", "nat", "#n/a", "#na"})
+# Text that stands for a missing value (compared stripped, case as written): pandas' CSV reader's
+# default NA strings, plus what ``astype(str)`` writes for missing values ('<NA>', 'NaT', 'nan',
+# 'None'), so a frame read as text reads like the original. Case matters: a lower-case 'none' or
+# 'na' is a real level in many tables (no airbag, no seatbelt, 'na' = North America...).
+MISSING_TEXT = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                          "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "NaT"})
+# A column with one value and holes is kept when at least this share (and _PRESENCE_MIN_ROWS rows) of
+# its values fall on each side: whether the value is there is then the signal.
+_PRESENCE_MIN_SHARE = 0.01
+_PRESENCE_MIN_ROWS = 5
 # Categorical columns with more levels than this are not one-hot encoded (the matrix would grow a column per
 # level): supervised fits give them frequency and out-of-fold target encoding instead (see automl.preprocess).
 ONE_HOT_MAX_LEVELS = 32
@@ -182,7 +189,7 @@ def _is_missing(value: object) -> bool:
         return True
     if isinstance(value, (float, np.floating)):
         return bool(np.isnan(value))
-    return isinstance(value, str) and value.strip().lower() in MISSING_TEXT
+    return isinstance(value, str) and value.strip() in MISSING_TEXT
 
 
 def missing_mask(column: pd.Series) -> np.ndarray:
@@ -350,6 +357,14 @@ def _decide(column: pd.Series, population: int, target: pd.Series | None = None)
     if len(non_missing) == 0:
         return decision("dropped", "all values are missing")
     if n_unique == 1:
+        n_missing = n - len(non_missing)
+        if min(n_missing, len(non_missing)) >= max(_PRESENCE_MIN_ROWS, _PRESENCE_MIN_SHARE * n):
+            # e.g. 'airbag' or missing: the holes carry the information, so present/missing becomes the feature
+            if pd.api.types.is_bool_dtype(column.dtype):
+                return decision("boolean", "a single value or missing: used through its missing indicator")
+            if pd.api.types.is_numeric_dtype(column.dtype):
+                return decision("numeric", "a single value or missing: used through its missing indicator")
+            return decision("categorical", "a single value or missing: the missing rows form their own level")
         return decision("dropped", "constant: a single value")
     if pd.api.types.is_bool_dtype(column.dtype):
         return decision("boolean", "boolean dtype")
