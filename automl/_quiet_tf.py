@@ -11,6 +11,9 @@ points the process's standard error at ``/dev/null`` while TensorFlow's
 package initialises (the few seconds of the import), then restores it. An
 error raised by the import still propagates and prints as usual.
 
+It also drops TensorFlow's Python warning about ``tf.function`` retracing,
+which every bag or ensemble of networks triggers (one trace per model).
+
 Verbose logs: set ``AUTOML_TF_LOGS=1`` (or ``TF_CPP_MIN_LOG_LEVEL=0``) before
 importing automl, or import TensorFlow before automl.
 """
@@ -18,6 +21,7 @@ importing automl, or import TensorFlow before automl.
 from __future__ import annotations
 
 import importlib.abc
+import logging
 import importlib.machinery
 import os
 import sys
@@ -53,6 +57,17 @@ class _QuietLoader(importlib.abc.Loader):
             os.dup2(saved, 2)
             os.close(saved)
             os.close(null)
+        logging.getLogger("tensorflow").addFilter(_drop_retracing_notes)
+
+
+def _drop_retracing_notes(record: logging.LogRecord) -> bool:
+    """Drop TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning.
+
+    A bag of k fold networks, an ensemble or a search traces one predict
+    function per model, by design; TensorFlow counts those as retracing and
+    warns in the user's notebook about code that is not theirs.
+    """
+    return "triggered tf.function retracing" not in record.getMessage()
 
 
 class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):

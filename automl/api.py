@@ -13,8 +13,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .budget import (REFIT_FIRST_GUESS, REFIT_MAX_SHARE, Budget, family_floors, family_share, refit_reserve,
-                     scoring_reserve)
+from .budget import (REFIT_FIRST_GUESS, REFIT_MAX_SHARE, Budget, bagging_floor, family_floors, family_share,
+                     refit_reserve, scoring_reserve)
 from .data import (check_number, check_target, drop_missing_target, holdout_share, infer_task, make_dataset,
                    read_table, sample_rows)
 from .search.distributed import WorkerResult, check_families
@@ -23,13 +23,16 @@ from .errors import InputError, SearchWarning, warn
 from .evaluate import build_ensemble, rank, score_candidates
 from .evaluate.comparison import data_fingerprint, environment
 from .evaluate.decision import check_decision_options, decide_all
+from .evaluate.ensemble import ensemble_validation
 from .metrics import get_metric
 from .models import PreparedData, balanced_class_weight, get_family
 from .models.registry import DEFAULT_FAMILIES, OPTIONAL_FAMILIES
+from .parallel import here
 from .preprocess import build_preprocessor, estimate_width, prepare_rows
 from .progress import make_hooks
 from .refit import all_rows, refit_best
-from .resources import memory_limit_mb, rows_within
+from .resampling import bag_candidates, build_stack, check_resampling, plan_resampling
+from .resources import memory_limit_mb, release_memory, rows_within
 from .result import FitResult
 from .weights import sample_weight_column
 
@@ -50,7 +53,9 @@ def fit(
     test_size: float | str = "auto",
     val_size: float | str = "auto",
     seed: int = 0,
+    resampling: Any = "auto",
     ensemble: bool = True,
+    stack: bool = False,
     refit: bool = True,
     calibrate: bool = True,
     threshold: Any = "auto",
@@ -102,8 +107,24 @@ def fit(
         'auto' is 0.2 up to 50,000 rows, then shrinks towards 10,000 rows each
         (never below 0.05), so large tables keep more rows for training.
     seed : int, default=0
+    resampling : 'auto', 'holdout' or int, default='auto'
+        How models are validated after the search. An int k bags the best
+        searched models: each is trained again, with its settings fixed, on
+        k-1 of k folds of the train + validation rows, k times; the k models
+        predict together and their out-of-fold predictions (every row) rank
+        them, build the ensemble and tune calibration and thresholds. 'auto'
+        is 5 folds up to 20,000 train + validation rows (with a budget of at
+        least 10 s), 'holdout' beyond; 'holdout' validates on the validation
+        split only. ``info["resampling"]`` says what was chosen and why, the
+        leaderboard's ``validation`` column how each model was validated (see
+        :mod:`automl.resampling`).
     ensemble : bool, default=True
-        Add a weighted ensemble of the best models, selected on validation rows.
+        Add a weighted ensemble of the best models, selected on validation rows
+        (out-of-fold predictions when models were bagged).
+    stack : bool, default=False
+        With bagged models, add a second level (logistic or ridge regression on
+        the bagged models' out-of-fold predictions) named ``stack``, with its own
+        out-of-fold score (see :func:`automl.resampling.build_stack`).
     refit : bool, default=True
         Once ranked, train the best model (every member, for an ensemble) again
         with its chosen settings on all labelled rows (train, validation and
@@ -155,6 +176,7 @@ def fit(
     if val_size != "auto":
         check_number(val_size, "val_size", low=0.01, high=0.5)
     check_number(seed, "seed", integer=True, low=0)
+    resampling = check_resampling(resampling)
     check_number(max_train_rows, "max_train_rows", integer=True, low=20, allow_none=True)
     net = resolve_network(network, deprecated)
     memory_limit = memory_limit_mb(max_memory_mb)
@@ -199,7 +221,9 @@ def fit(
     # One float32 matrix holds every prepared row, training rows first: the splits are views of it, and the
     # refit reads it whole, so the prepared data exists once.
     order = np.concatenate([train_rows, dataset.val, dataset.test])
-    matrix = prepare_rows(preprocessor, dataset.frame, order, fit_rows=train_rows, seed=seed, y=dataset.y)
+    with here():  # the chief prepares the rows, whatever joblib backend runs the fits (automl.parallel)
+        matrix = prepare_rows(preprocessor, dataset.frame, order, fit_rows=train_rows, seed=seed, y=dataset.y)
+    release_memory()  # the preparation's freed blocks would otherwise sit under every model's copies
     n_train, n_val = len(train_rows), len(dataset.val)
     y_all = dataset.y[order]
     X_test, y_test = matrix[n_train + n_val:], y_all[n_train + n_val:]
@@ -215,6 +239,10 @@ def fit(
         sample_weight_val=None if weights is None else weights[order[n_train:n_train + n_val]],
     )
     w_test = None if weights is None else weights[order[n_train + n_val:]]
+    n_dev = n_train + n_val
+    plan = plan_resampling(resampling, n_dev, float(time_budget), y_dev=y_all[:n_dev], task=task)
+    # a fold model trains on (k-1)/k of the development rows: this many times the rows the search trained on
+    fold_ratio = (plan.k - 1) / plan.k * n_dev / max(n_train, 1) if plan.k else 0.0
 
     hooks = make_hooks(verbose, callbacks)
     hooks.on_fit_begin({"task": task, "metric": metric_name, "rows": len(frame), "columns": frame.shape[1] - 1,
@@ -228,19 +256,37 @@ def fit(
     row_ratio = len(order) / max(n_train, 1)
     candidates, trials, notes, families_run = _run_families(family_names, prepared, budget, hooks, network_options,
                                                             refit_row_ratio=row_ratio if refit else None,
-                                                            quiet_missing=OPTIONAL_FAMILIES if families is None else ())
+                                                            quiet_missing=OPTIONAL_FAMILIES if families is None else (),
+                                                            bag=(plan.k, fold_ratio) if plan.k else None)
     if not candidates:
         raise InputError("No model could be fitted: " + "; ".join(notes or ["the time budget was too small"])
                          + ". Increase `time_budget` or check the data.")
 
-    board, preds = score_candidates(candidates, prepared, X_test, y_test, test_weight=w_test)
+    oof, resampling_info = {}, {**plan.describe(), "bagged": [], "skipped": {}}
+    if plan.k:  # bag the best models in k folds of the development rows (see automl.resampling)
+        bagged = bag_candidates(candidates, {f.name: f for f in families_run}, prepared, matrix[:n_dev],
+                                y_all[:n_dev], None if weights is None else weights[order[:n_dev]], plan,
+                                budget.deadline - 2 * scoring_reserve(budget.seconds), fold_ratio)
+        candidates, oof = bagged.candidates, bagged.oof
+        resampling_info.update(bagged.info)
+    board, preds = score_candidates(candidates, prepared, X_test, y_test, test_weight=w_test, oof=oof)
     if ensemble and len(candidates) > 1:
         combined = build_ensemble(candidates, preds, prepared)
         if combined is not None:
-            extra_board, extra_preds = score_candidates([combined], prepared, X_test, y_test, test_weight=w_test)
+            folds = ensemble_validation(combined, preds)
+            extra_board, extra_preds = score_candidates([combined], prepared, X_test, y_test, test_weight=w_test,
+                                                        oof={combined.name: folds} if folds is not None else None)
             board = rank(pd.concat([board, extra_board], ignore_index=True))
             preds.update(extra_preds)
             candidates.append(combined)
+    if stack and plan.k:
+        stacked = build_stack(candidates, preds, prepared)
+        if stacked is not None:
+            extra_board, extra_preds = score_candidates([stacked[0]], prepared, X_test, y_test, test_weight=w_test,
+                                                        oof={stacked[0].name: stacked[1]})
+            board = rank(pd.concat([board, extra_board], ignore_index=True))
+            preds.update(extra_preds)
+            candidates.append(stacked[0])
     models = {c.name: c for c in candidates}
     refitted, refit_info = {}, {"enabled": bool(refit)}
     if refit:
@@ -269,13 +315,13 @@ def fit(
         "seed": seed, "families": [getattr(f, "name", str(f)) for f in family_names], "notes": notes,
         # what a rerun must match: the labelled rows (hashed) and the software and machine of this fit
         "data_fingerprint": data_fingerprint(frame), "environment": environment(),
-        "refit": refit_info,
+        "refit": refit_info, "resampling": resampling_info,
         # a custom metric's function is not saved: its name and direction are, so a loaded result still reads
         "metric_info": get_metric(metric_name, task).describe(), "sample_weight": sample_weight,
         "class_counts": None if dataset.classes is None else
         {str(c): int(k) for c, k in zip(dataset.classes, np.bincount(dataset.y, minlength=n_classes))},
         "settings": {"tuner": net.tuner, "max_trials": net.max_trials, "test_size": test_size, "val_size": val_size,
-                     "ensemble": ensemble, "refit": refit,
+                     "ensemble": ensemble, "stack": stack, "refit": refit, "resampling": resampling,
                      "directory": str(net.directory) if net.directory else None,
                      "distributed": dist.role if dist is not None else None},
     }
@@ -337,11 +383,14 @@ def run_worker(data, target: str, *, network: NetworkSearch | dict | None = None
         _AS_WORKER.reset(token)
 
 
-def _run_families(names, prepared, budget, hooks, network_options, refit_row_ratio=None, quiet_missing=()):
+def _run_families(names, prepared, budget, hooks, network_options, refit_row_ratio=None, quiet_missing=(),
+                  bag=None):
     """Run each family in turn on its weighted share of what is left, never below its floor (see family_share).
 
     With ``refit_row_ratio`` (labelled rows over training rows) the time to refit the best models afterwards is
     kept free too, as a last floor that follows the models found so far (see :func:`refit_reserve`).
+    With ``bag=(k, fold_ratio)`` that last floor is the time to bag the best models in k folds instead
+    (see :func:`bagging_reserve`); a bagged model is refit only with the time left over.
     Returns the candidates, the trials, notes on what went wrong and the family objects (they refit their models).
     """
     search_budget = Budget(budget.remaining() - scoring_reserve(budget.seconds))
@@ -363,6 +412,8 @@ def _run_families(names, prepared, budget, hooks, network_options, refit_row_rat
     weights = [f.weight for f in families]
     floors = family_floors(weights, search_budget.seconds)
     refit_floor = REFIT_FIRST_GUESS * search_budget.seconds if refit_row_ratio else 0.0
+    if bag is not None:
+        refit_floor = bagging_floor([], bag[0], bag[1], search_budget.seconds)
     scored: list[tuple[float, Any, Any]] = []
     for i, family in enumerate(families):
         # the refit is a last "family" with no weight: it only keeps its floor free
@@ -377,8 +428,12 @@ def _run_families(names, prepared, budget, hooks, network_options, refit_row_rat
         candidates.extend(outcome.candidates)
         if outcome.trials is not None and len(outcome.trials):
             trial_frames.append(outcome.trials.assign(family=family.name))
+        release_memory()  # what the family's fits freed
         hooks.on_family_end(family.name, len(outcome.candidates))
-        if refit_row_ratio:
+        if bag is not None:
+            scored += [(prepared.val_score(c.predictor), family, c) for c in outcome.candidates]
+            refit_floor = bagging_floor(scored, bag[0], bag[1], search_budget.seconds)
+        elif refit_row_ratio:
             scored += [(prepared.val_score(c.predictor), family, c) for c in outcome.candidates]
             refit_floor = refit_reserve(scored, refit_row_ratio, REFIT_MAX_SHARE * search_budget.seconds)
         if not outcome.candidates:

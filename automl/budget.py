@@ -53,6 +53,13 @@ RESERVE_MAX_S = 10.0
 # never more than the cap.
 REFIT_FIRST_GUESS = 0.1
 REFIT_MAX_SHARE = 0.3
+# Time kept back to bag the best models in k folds (see automl.resampling): at least BAG_MIN_SHARE of the
+# search budget (the families' fit-time records underestimate k fold fits: the searched fit grew in chunks
+# and reused warm caches), more when the estimated k fold fits of the best models so far need it, never more
+# than the cap. Bagging takes the place of the refit's reserve: a bagged model is refit only with time left over.
+BAG_MIN_SHARE = 0.3
+BAG_MAX_SHARE = 0.45
+BAG_MODELS = 3
 # Every family is guaranteed this part of its weighted share of the search budget, whatever runs before it.
 MIN_SHARE = 0.5
 
@@ -87,6 +94,35 @@ def refit_reserve(scored, row_ratio: float, cap: float) -> float:
     """
     ranked = sorted((item for item in scored if math.isfinite(item[0])), key=lambda item: -item[0])[:2]
     return float(min(cap, sum(family.refit_seconds(c, row_ratio) for _, family, c in ranked)))
+
+
+def bagging_reserve(scored, k: int, row_ratio: float, cap: float) -> float:
+    """Seconds to keep for bagging: ``k`` fold fits of each of the :data:`BAG_MODELS` best models so far.
+
+    Parameters
+    ----------
+    scored : iterable of (float, ModelFamily, Candidate)
+        As for :func:`refit_reserve`.
+    k : int
+        Folds.
+    row_ratio : float
+        Rows of a fold's training set over the training rows the models were searched on.
+    cap : float
+        Upper bound in seconds.
+
+    Returns
+    -------
+    float
+    """
+    ranked = sorted((item for item in scored if math.isfinite(item[0])), key=lambda item: -item[0])[:BAG_MODELS]
+    return float(min(cap, k * sum(family.refit_seconds(c, row_ratio) for _, family, c in ranked)))
+
+
+def bagging_floor(scored, k: int, row_ratio: float, search_seconds: float) -> float:
+    """Seconds the search keeps free for bagging: :func:`bagging_reserve`, within
+    [:data:`BAG_MIN_SHARE`, :data:`BAG_MAX_SHARE`] of ``search_seconds``."""
+    cap = BAG_MAX_SHARE * search_seconds
+    return float(max(BAG_MIN_SHARE * search_seconds, bagging_reserve(scored, k, row_ratio, cap)))
 
 
 def family_floors(weights: Sequence[float], seconds: float) -> list[float]:

@@ -17,6 +17,11 @@ from pathlib import Path
 from .errors import InputError
 
 
+def _resampling(text: str):
+    """``--resampling`` value: 'auto', 'holdout' or a number of folds (fit checks the range)."""
+    return int(text) if text.strip().isdigit() else text
+
+
 def _fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-budget", type=float, default=120.0, help="seconds for the whole search (default 120)")
     parser.add_argument("--metric", default=None, help="ranking metric, e.g. accuracy, roc_auc, r2, rmse")
@@ -29,6 +34,10 @@ def _fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="start the network search afresh")
     parser.add_argument("--no-refit", dest="refit", action="store_false",
                         help="keep the scored models instead of refitting the best on every labelled row")
+    parser.add_argument("--resampling", default="auto", type=_resampling,
+                        help="'auto' (5-fold bagging up to 20,000 rows), 'holdout' or a number of folds")
+    parser.add_argument("--stack", action="store_true",
+                        help="add a second level over the bagged models' out-of-fold predictions")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--distributed", default=None, choices=["chief", "worker"],
                         help="network search across processes: one chief, any number of workers sharing --directory")
@@ -117,6 +126,7 @@ def _cmd_fit(args) -> int:
         return 0
     result = fit(args.data, args.target, task=args.task, metric=args.metric, time_budget=args.time_budget,
                  families=args.families, network=network, refit=args.refit, seed=args.seed,
+                 resampling=args.resampling, stack=args.stack,
                  verbose=0 if args.quiet else 1)
     _print_leaderboard(result.leaderboard)
     return _save_and_report(result, args)

@@ -9,6 +9,18 @@ rounds, trees and epochs fixed at what early stopping found, since no rows are
 left to stop on. FLAML (``retrain_full``) and AutoGluon (``refit_full``) do
 the same.
 
+A *bagged* model (see :mod:`automl.resampling`) is already k models, each
+trained on (k-1)/k of the train + validation rows. Its refit re-bags: the k
+fold models are trained again, on k folds of every labelled row (the test rows
+join), when the time left allows (estimated from the time the bag took, scaled
+by the rows); otherwise the bag is kept as it is. Measured at
+time_budget=30 on three small tables with a 25% outer test split (employee
+attrition ROC AUC 0.827 -> 0.832, wage R² 0.341 -> 0.346, breast cancer
+accuracy 0.944 -> 0.958, bag kept -> re-bagged): the test rows the refit adds
+help the bag as they help a single model, and the average of k models is
+kept, so a bag is not replaced by one model refit on every row (see
+docs/search.md, "Bagging").
+
 The leaderboard keeps the scores of the searched models: a refit model has no
 held-out rows left, and its searched twin, trained on fewer rows, gives a
 slightly pessimistic estimate of it. Refits run in the time the orchestrator
@@ -19,13 +31,15 @@ searched model is kept.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from .evaluate.ensemble import EnsemblePredictor
+from .evaluate.ensemble import BaggedPredictor, EnsemblePredictor
 from .models.base import Candidate, ModelFamily, PreparedData
+from .parallel import monotonic_deadline, run_tasks, slots, wall_deadline
+from .resampling import bag_one, fold_indices
 
 __all__ = ["RefitOutcome", "all_rows", "members_of", "refit_best"]
 
@@ -84,25 +98,50 @@ def refit_best(best: Candidate, candidates: dict[str, Candidate], families: dict
     started = time.monotonic()
     outcome = RefitOutcome(info={"rows": int(len(data.y_train)), "models": [], "skipped": {}})
     members = sorted(members_of(best), key=lambda nw: -nw[1])
+    planned = []
     for name, _ in members:
         candidate = candidates.get(name)
         family = families.get(candidate.family) if candidate is not None else None
         if family is None:
             outcome.info["skipped"][name] = "its family cannot refit"
             continue
-        estimate = family.refit_seconds(candidate, row_ratio)
+        planned.append((name, candidate, family))
+    refits: dict[str, tuple[Any, float]] = {}
+    for wave, anywhere in _waves(planned):
         left = deadline - time.monotonic()
-        # estimates are rough; a refit that runs out of time is stopped at the deadline and dropped
-        if estimate > _OPTIMISM * left:
-            outcome.info["skipped"][name] = f"needs about {estimate:.1f} s, {max(left, 0):.1f} s left"
+        chosen = []
+        for name, candidate, family in wave:
+            bagged = isinstance(candidate.predictor, BaggedPredictor)
+            # a bag re-bags: the time the bag took, scaled by the rows
+            estimate = (float(candidate.fit_time_s) * len(data.y_train) / max(int(candidate.info.get("bag_rows", 1)), 1)
+                        if bagged else family.refit_seconds(candidate, row_ratio))
+            # estimates are rough; a refit that runs out of time is stopped at the deadline and dropped
+            if estimate > _OPTIMISM * left:
+                outcome.info["skipped"][name] = f"needs about {estimate:.1f} s, {max(left, 0):.1f} s left" + (
+                    "; the bag trained on train + validation rows is kept" if bagged else "")
+                continue
+            chosen.append((name, candidate, family))
+        if not chosen:
             continue
-        begun = time.monotonic()
-        predictor = family.refit(candidate, data, deadline)
-        if predictor is None:
-            outcome.info["skipped"][name] = "not supported by its family, or cut short by the deadline"
+        if len(chosen) == 1 and isinstance(chosen[0][1].predictor, BaggedPredictor):
+            # its fold fits go through run_tasks themselves (automl.resampling.bag_one)
+            results = [_rebag(chosen[0][1], chosen[0][2], data, deadline)]
+        else:
+            # a task that may leave this process does not carry the searched model: the refit reads its settings
+            results = run_tasks(_refit_task, [(family, replace(candidate, predictor=None, history=None) if anywhere
+                                               else candidate, data, wall_deadline(deadline))
+                                              for _, candidate, family in chosen], local=not anywhere)
+        for (name, _, _), result in zip(chosen, results):
+            if result[0] is None:
+                outcome.info["skipped"][name] = "not supported by its family, or cut short by the deadline"
+            else:
+                refits[name] = result
+    for name, candidate, _ in planned:  # in the members' order, wherever they ran
+        if name not in refits:
             continue
+        predictor, seconds = refits[name]
         outcome.models[name] = Candidate(
-            name, candidate.family, dict(candidate.params), predictor, fit_time_s=time.monotonic() - begun,
+            name, candidate.family, dict(candidate.params), predictor, fit_time_s=seconds,
             history=None, info={"refit_rows": int(len(data.y_train)), "searched_on_rows": int(
                 round(len(data.y_train) / row_ratio)), **{k: v for k, v in candidate.info.items() if k != "search"}})
         outcome.info["models"].append(name)
@@ -115,6 +154,40 @@ def refit_best(best: Candidate, candidates: dict[str, Candidate], families: dict
             info={**best.info, "refit_members": [n for n, _ in members if n in outcome.models]})
     outcome.info["time_s"] = round(time.monotonic() - started, 3)
     return outcome
+
+
+def _waves(planned: list) -> list[tuple[list, bool]]:
+    """Groups of ``(name, candidate, family)`` refits started together, and whether they may run elsewhere.
+
+    In-process (joblib's default) every refit is its own group, heaviest
+    first, each checked against the time left when it starts. Under a parallel
+    joblib backend the refits that can run in another process (a family with
+    ``runs_anywhere``, the scikit-learn style ones, refitting a single model)
+    start together there; the others (networks, whose builder lives in this
+    process, and bags, whose fold fits spread by themselves) follow here, one by one.
+    """
+    def anywhere(item) -> bool:
+        return bool(getattr(item[2], "runs_anywhere", False)) and not isinstance(item[1].predictor, BaggedPredictor)
+
+    if slots() <= 1:
+        return [([item], anywhere(item)) for item in planned]
+    remote = [item for item in planned if anywhere(item)]
+    return ([(remote, True)] if remote else []) + [([item], False) for item in planned if not anywhere(item)]
+
+
+def _rebag(candidate: Candidate, family: ModelFamily, data: PreparedData, deadline: float):
+    """``(BaggedPredictor or None, seconds)``: ``candidate``'s k fold models trained again on k folds of ``data``."""
+    begun = time.monotonic()
+    folds = fold_indices(data.y_train, len(candidate.predictor.fold_models), data.task, seed=data.seed)
+    bag, _, _ = bag_one(candidate, family, data, data.X_train, data.y_train, data.sample_weight, folds, deadline)
+    return bag, time.monotonic() - begun
+
+
+def _refit_task(family: ModelFamily, candidate: Candidate, data: PreparedData, deadline: float):
+    """``(predictor or None, seconds)``: ``family.refit`` by a wall-clock ``deadline`` (a :func:`run_tasks` task)."""
+    begun = time.monotonic()
+    predictor = family.refit(candidate, data, monotonic_deadline(deadline))
+    return predictor, time.monotonic() - begun
 
 
 def all_rows(data: PreparedData, X: np.ndarray, y: np.ndarray,

@@ -11,7 +11,7 @@ import os
 
 from .errors import InputError
 
-__all__ = ["available_memory_mb", "memory_limit_mb", "rows_within", "AUTO_MEMORY_SHARE"]
+__all__ = ["available_memory_mb", "memory_limit_mb", "release_memory", "rows_within", "AUTO_MEMORY_SHARE"]
 
 # Share of the available memory the prepared training matrix may take by default. The
 # models copy it (float64 conversions, binning, bootstraps, the network's tensors), so
@@ -74,3 +74,29 @@ def rows_within(limit_mb: float | None, n_rows: int, n_features: int, *, bytes_p
     per_row = max(1, n_features) * bytes_per_value
     fit = int(limit_mb * 2**20 // per_row)
     return int(min(n_rows, max(minimum, fit)))
+
+
+def release_memory() -> bool:
+    """Return the heap memory freed since the last call to the operating system; True when it could.
+
+    Preparing the matrix allocates and frees many blocks of tens of MiB; glibc keeps
+    freed blocks in its heap for reuse, but arrays above its mmap threshold (at most
+    32 MiB) never reuse them, so a model's full-size copies would come on top of
+    that retained memory. ``malloc_trim(0)`` gives it back (glibc only; elsewhere a no-op).
+    """
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim  # noqa: B018 - not glibc: no malloc_trim
+        except (OSError, AttributeError):
+            _LIBC = False
+    if not _LIBC:
+        return False
+    _LIBC.malloc_trim(0)
+    return True
+
+
+_LIBC = None

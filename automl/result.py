@@ -99,7 +99,10 @@ class FitResult:
         One row per model, best validation score first; columns ``model``,
         ``family``, ``params``, ``train_score``, ``val_score``, ``test_score``,
         ``gap`` (train minus validation: the overfitting signal), ``fit_time_s``,
-        ``predict_time_s``, ``refit`` (True where ``predict`` uses the model
+        ``predict_time_s``, ``validation`` (``"5-fold"`` where the model was
+        bagged and its ``val_score`` is out-of-fold over train + validation rows,
+        ``"holdout"`` where it is scored on the validation split; bagged models
+        rank first, see :mod:`automl.resampling`), ``refit`` (True where ``predict`` uses the model
         refit on every labelled row; the scores are those of the searched model).
     trials : DataFrame
         One row per search trial of every family (``family``, ``trial``,

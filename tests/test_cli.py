@@ -50,3 +50,10 @@ def test_import_is_light():
     code = "import sys, automl; print(any(m.split('.')[0] in ('tensorflow','keras','umap') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_bad_resampling_exits_2_naming_the_option(data_csv, capsys):
+    code = main(["fit", str(data_csv), "--target", "target", "--families", "linear", "--resampling", "1",
+                 "--quiet"])
+    assert code == 2
+    assert "`resampling` must be 'auto', 'holdout' or a number of folds" in capsys.readouterr().err

@@ -33,7 +33,12 @@ def test_figures(wine_result):
     assert all("&lt;img src=x" in t and "<img" not in t for trace in evil.data for t in trace.text)
     by_column = cluster_map_figure(wine_result, color_by="proline")
     assert by_column.data[0].marker.showscale and len(by_column.data[0].x) == len(wine_result.labels)
-    assert len(figures["k_selection"].data) == 2  # the curve and the chosen k
+    # the criterion, the scores it is made of, the chosen k and the runner-up
+    names = [t.name for t in figures["k_selection"].data]
+    parts = {p for p in ("silhouette", "stability", "modularity") if wine_result.k_curve[p].notna().any()}
+    assert names[0] == "quality" and parts | {"chosen", "runner-up"} <= set(names) and "silhouette" in parts, names
+    second = figures["k_selection"].data[names.index("runner-up")]
+    assert list(second.x) == [wine_result.info["k_runner_up"]]
     one = cluster_profile_figure(wine_result, cluster=0)
     assert len(one.data[0].x) == (wine_result.profiles["cluster"] == 0).sum()
     with pytest.raises(InputError, match="color_by"):

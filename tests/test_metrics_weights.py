@@ -143,8 +143,10 @@ def test_every_family_trains_with_the_weights(poisoned):
     frame, truth = poisoned
     # LightGBM first: a family squeezed to its last second would stop after a few rounds, whatever the weights
     families = ["lightgbm", "linear", "random_forest", "gradient_boosting"]
+    # holdout: the refit below must happen within 10 s (a bag's refit is a whole new bag); bagging with weights
+    # has its own test just after
     result = automl.fit(frame, "target", sample_weight="w", families=families, time_budget=10, verbose=0,
-                        ensemble=False)
+                        ensemble=False, resampling="holdout")
     board = result.leaderboard.set_index("family")
     assert set(board.index) == set(families)
     # the zero-weight rows carry wrong labels: only a family that honours the weights learns the real ones
@@ -157,3 +159,13 @@ def test_every_family_trains_with_the_weights(poisoned):
     X = np.asarray(result.preprocessor.transform(frame.drop(columns=["target", "w"])), dtype=np.float32)
     refit_pred = result.refitted[best].predictor.predict(X)
     assert (result.classes[refit_pred] == truth).mean() > 0.9, best
+
+
+def test_bagged_folds_train_with_the_weights(poisoned):
+    frame, truth = poisoned
+    result = automl.fit(frame, "target", sample_weight="w", families=["linear"], time_budget=10, verbose=0,
+                        ensemble=False, refit=False, resampling=3)
+    row = result.leaderboard.iloc[0]
+    assert row["validation"] == "3-fold", result.info["resampling"]
+    # every fold model ignored the zero-weight (flipped) rows, or the out-of-fold and test scores would be ~0.6
+    assert row["val_score"] > 0.85 and row["test_score"] > 0.85, row

@@ -141,7 +141,7 @@ def cancer_fit(breast_cancer_df, tmp_path_factory):
     recorder = Recorder()
     network = automl.NetworkSearch(tuner="random", max_trials=3, max_epochs=30, directory=str(directory))
     result = automl.fit(breast_cancer_df, "target", families=["neural_network"], network=network,
-                        time_budget=150, seed=0, verbose=0,
+                        time_budget=150, seed=0, verbose=0, resampling="holdout",  # single networks: no bags
                         ensemble=False, callbacks=[recorder])
     return result, recorder, directory
 

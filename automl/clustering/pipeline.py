@@ -368,7 +368,8 @@ def _k_curve(curve: pd.DataFrame, n_found: int, key: int) -> pd.DataFrame:
     out.insert(1, "criterion", _CRITERION)
     out["better"] = "higher"
     out["chosen"] = out["k"] == key
-    return out[["k", "criterion", "value", "better", "chosen", "silhouette", "stability"]].reset_index(drop=True)
+    return out[["k", "criterion", "value", "better", "chosen", "silhouette", "stability", "modularity",
+                "quality"]].reset_index(drop=True)
 
 
 def _runner_up(curve: pd.DataFrame) -> int | None:

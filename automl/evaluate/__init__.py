@@ -7,8 +7,8 @@ only draws them.
 """
 
 from .curves import Diagnostics, diagnose
-from .ensemble import EnsemblePredictor, build_ensemble
-from .leaderboard import LEADERBOARD_COLUMNS, Predictions, rank, score_candidates
+from .ensemble import BaggedPredictor, EnsemblePredictor, StackPredictor, build_ensemble
+from .leaderboard import LEADERBOARD_COLUMNS, OutOfFold, Predictions, rank, score_candidates
 
-__all__ = ["Diagnostics", "EnsemblePredictor", "LEADERBOARD_COLUMNS", "Predictions", "build_ensemble", "diagnose",
-           "rank", "score_candidates"]
+__all__ = ["BaggedPredictor", "Diagnostics", "EnsemblePredictor", "LEADERBOARD_COLUMNS", "OutOfFold", "Predictions",
+           "StackPredictor", "build_ensemble", "diagnose", "rank", "score_candidates"]

@@ -456,6 +456,8 @@ def decide_all(board: pd.DataFrame, preds: dict, y_val, y_test, *, task: str, me
     negated so higher is better -- of each model's decision on validation and test rows; the
     objective is named in the returned info). The test rows only measure: nothing is fitted on them.
     ``val_weight`` and ``test_weight`` (``fit(sample_weight=...)``) weight every count and loss.
+    A bagged model's record carries its own truth (``val_y``/``val_weight``: out-of-fold
+    predictions over every development row, see :mod:`automl.resampling`); it is used instead.
 
     Returns
     -------
@@ -471,8 +473,11 @@ def decide_all(board: pd.DataFrame, preds: dict, y_val, y_test, *, task: str, me
         p = preds.get(name)
         if p is None or p.val_proba is None:
             continue
-        decision = decide(p.val_proba, y_val, task=task, metric=metric, threshold=threshold, costs=costs,
-                          calibrate=calibrate, seed=seed, sample_weight=val_weight)
+        own = getattr(p, "val_y", None) is not None  # out-of-fold predictions of a bagged model
+        y_v = np.asarray(p.val_y).astype(int) if own else y_val
+        w_v = p.val_weight if own else val_weight
+        decision = decide(p.val_proba, y_v, task=task, metric=metric, threshold=threshold, costs=costs,
+                          calibrate=calibrate, seed=seed, sample_weight=w_v)
         if p.test_proba is not None and len(y_test):
             before = _log_loss(y_test, np.asarray(p.test_proba, dtype=float), test_weight)
             after = _log_loss(y_test, decision.proba(p.test_proba), test_weight)
@@ -485,8 +490,7 @@ def decide_all(board: pd.DataFrame, preds: dict, y_val, y_test, *, task: str, me
             t = 0.5 if decision.threshold is None else decision.threshold
             sign = -1.0 if objective == "cost" else 1.0
             test_p = decision.proba(p.test_proba)[:, 1] if p.test_proba is not None else None
-            val_value = sign * decision_value(objective, y_val, decision.proba(p.val_proba)[:, 1], t, costs,
-                                              val_weight)
+            val_value = sign * decision_value(objective, y_v, decision.proba(p.val_proba)[:, 1], t, costs, w_v)
             test_value = (sign * decision_value(objective, y_test, test_p, t, costs, test_weight)
                           if test_p is not None and len(y_test) else float("nan"))
             half = (sign * decision_value(objective, y_test, test_p, 0.5, costs, test_weight)

@@ -13,8 +13,9 @@ gradient boosting,       log-odds / value      ``tree_path_dependent`` (exact Tr
 LightGBM, XGBoost,
 CatBoost
 linear                   log-odds / value      ``linear`` (exact, shap.LinearExplainer, independent features)
-ensemble                 probability / value   the members' own explanations in probability, weighted as
-                                               the ensemble weighs them (exactly additive)
+ensemble, bagged model   probability / value   the members' own explanations in probability, weighted as
+                                               the ensemble weighs them (a bag: its k fold models, equally;
+                                               exactly additive)
 network, anything else   probability / value   ``permutation``: interventional Shapley values estimated by
                                                antithetic permutations over a background sample
 =======================  ====================  ==============================================================
@@ -225,10 +226,10 @@ def _unwrap(predictor):
 
 def _parts(predictor, task, space, classes, n_out, background, groups, rng, shap) -> list[_Part]:
     """Additive explainers whose weighted sum explains ``predictor`` in ``space``."""
-    from .ensemble import EnsemblePredictor
+    from .ensemble import BaggedPredictor, EnsemblePredictor
 
-    if isinstance(predictor, EnsemblePredictor) and space in ("probability", "value"):
-        # the ensemble averages probabilities (or values): so do the members' explanations
+    if isinstance(predictor, (EnsemblePredictor, BaggedPredictor)) and space in ("probability", "value"):
+        # the ensemble (or the bag of fold models) averages probabilities (or values): so do the members' explanations
         parts = []
         for _, member, weight in predictor.members:
             for part in _parts(member, task, space, classes, n_out, background, groups, rng, shap):

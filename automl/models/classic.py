@@ -7,9 +7,10 @@ budget lasts, and offers the configuration with the best validation score.
 
 from __future__ import annotations
 
+import itertools
 import time
 import warnings
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,9 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from threadpoolctl import threadpool_limits
 
 from ..budget import Budget
+from ..parallel import monotonic_deadline, run_tasks, slots, wall_deadline
 from .base import Candidate, FamilyResult, ModelFamily, PreparedData
+from .sampling import SampledSearch, refit_sample
 
 # Start another configuration only while the typical fit so far, times this, still fits.
 _SAFETY = 1.2
@@ -103,6 +106,9 @@ class SklearnFamily(ModelFamily):
     # the searched fit grew in warm-started chunks and scored validation rows; the refit does neither
     # (measured refit seconds per searched second and unit of row ratio: boosting ~0.6, others ~1)
     refit_cost_factor = 1.0
+    # trials and refits are picklable tasks over plain data: a joblib backend may run them in other processes
+    # or on a cluster (automl.parallel)
+    runs_anywhere = True
 
     def __init__(self, max_configs: int | None = None):
         self.max_configs = max_configs if max_configs is not None else self.default_max_configs
@@ -140,42 +146,76 @@ class SklearnFamily(ModelFamily):
         return estimator if complete else None
 
     def fit(self, data: PreparedData, budget: Budget, hooks) -> FamilyResult:  # noqa: D102
-        rng = np.random.default_rng(data.seed)
-        queue = list(self.default_configs(data))
+        # Configurations run through automl.parallel: one at a time in this process by default (the budget is
+        # checked before each), or in batches as large as the joblib backend has workers (a Dask or Ray cluster),
+        # each task stopping at the family's deadline. The configurations and their order do not depend on
+        # where they ran, so with the budget not binding the results are the same.
+        configs = self._configs(data)
+        width = slots()
         best: Candidate | None = None
         best_score = -np.inf
         records = []
         fit_times: list[float] = []
+        while True:
+            if records and (budget.expired() or budget.remaining() < float(np.median(fit_times)) * _SAFETY):
+                break
+            batch = list(itertools.islice(configs, width))
+            if not batch:
+                break
+            deadline = wall_deadline(budget.deadline)
+            outcomes = run_tasks(_run_config, [(self, params, data, deadline) for _, params in batch])
+            for (trial, params), (status, value, error, info, estimator, seconds) in zip(batch, outcomes):
+                fit_times.append(seconds)
+                record = {"family": self.name, "trial": trial, "score": value, "status": status,
+                          "params": dict(params), "time_s": seconds, "error": error, **info}
+                records.append(record)
+                hooks.on_trial_end(record)
+                if status == "ok" and np.isfinite(value) and value > best_score:
+                    best_score = value
+                    best = Candidate(self.name, self.name, dict(params), estimator, fit_time_s=seconds,
+                                     info={"configs_tried": len(records), **info})
+        if best is not None:
+            best.info["configs_tried"] = len(records)
+        return FamilyResult([best] if best is not None else [], pd.DataFrame(records))
+
+    def _configs(self, data: PreparedData) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(trial, params)``: the defaults, then random configurations, each once, within ``max_configs``.
+
+        Drawn lazily from a generator seeded by ``data.seed`` alone, so the
+        sequence is the same wherever and however fast the trials run. A repeated
+        configuration is skipped but uses up its trial number.
+        """
+        rng = np.random.default_rng(data.seed)
+        queue = list(self.default_configs(data))
         seen: set[str] = set()
         for trial in range(self.max_configs):
-            if trial > 0 and (budget.expired() or budget.remaining() < float(np.median(fit_times)) * _SAFETY):
-                break
             params = queue.pop(0) if queue else self.sample_config(rng, data)
             key = repr(sorted(params.items()))
             if key in seen:
                 continue
             seen.add(key)
-            started = time.perf_counter()
-            status, value, error, info = "ok", float("nan"), "", {}
-            try:
-                estimator = self.make_estimator(params, data)
-                info = self.fit_one(estimator, data, budget.deadline)
-                value = data.val_score(estimator)
-            except (ValueError, MemoryError, FloatingPointError) as exc:  # one bad config must not end the search
-                status, error = "failed", f"{type(exc).__name__}: {exc}"
-                estimator = None
-            fit_times.append(time.perf_counter() - started)
-            record = {"family": self.name, "trial": trial, "score": value, "status": status,
-                      "params": dict(params), "time_s": fit_times[-1], "error": error, **info}
-            records.append(record)
-            hooks.on_trial_end(record)
-            if status == "ok" and np.isfinite(value) and value > best_score:
-                best_score = value
-                best = Candidate(self.name, self.name, dict(params), estimator, fit_time_s=fit_times[-1],
-                                 info={"configs_tried": len(records), **info})
-        if best is not None:
-            best.info["configs_tried"] = len(records)
-        return FamilyResult([best] if best is not None else [], pd.DataFrame(records))
+            yield trial, params
+
+
+def _run_config(family: SklearnFamily, params: dict[str, Any], data: PreparedData, deadline: float):
+    """Fit and score one configuration: the task that :meth:`SklearnFamily.fit` hands to ``run_tasks``.
+
+    ``deadline`` is a wall-clock (``time.time()``) moment, so that it holds in
+    another process or on another machine. Returns ``(status, score, error,
+    info, estimator, seconds)``; a configuration that fails with a ValueError,
+    MemoryError or FloatingPointError is recorded as failed (one bad
+    configuration must not end the search).
+    """
+    started = time.perf_counter()
+    status, value, error, info = "ok", float("nan"), "", {}
+    try:
+        estimator = family.make_estimator(params, data)
+        info = family.fit_one(estimator, data, monotonic_deadline(deadline))
+        value = data.val_score(estimator)
+    except (ValueError, MemoryError, FloatingPointError) as exc:
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        estimator = None
+    return status, value, error, info, estimator, time.perf_counter() - started
 
 
 class LinearFamily(SklearnFamily):
@@ -226,13 +266,17 @@ class RandomForestFamily(SklearnFamily):
         else:
             cls = ExtraTreesRegressor if extra else RandomForestRegressor
             kwargs = {}
+        trees = params.get("n_estimators", _forest_size(n))
+        large = n > _FOREST_SAMPLE_ROWS
         return cls(
-            n_estimators=params.get("n_estimators", _forest_size(n)),
+            n_estimators=trees,
             max_features=params["max_features"],
             min_samples_leaf=params["min_samples_leaf"],
-            # sub-sampling rows keeps forests affordable on large frames
-            max_samples=None if (extra or n <= 100_000) else 100_000 / n,
-            bootstrap=not extra,
+            # on large frames each tree sees a sample of the rows (extremely randomised trees too, by bootstrap)
+            # and has a bounded number of leaves: fully grown, 150 trees of 100,000 rows took 1.5x the frame
+            max_samples=_FOREST_SAMPLE_ROWS / n if large else None,
+            bootstrap=large or not extra,
+            max_leaf_nodes=_forest_leaves(data, trees) if large else None,
             warm_start=True,
             n_jobs=-1,
             random_state=data.seed,
@@ -244,7 +288,10 @@ class RandomForestFamily(SklearnFamily):
         with warnings.catch_warnings():
             # class_weight="balanced_subsample" with warm_start warns that weights follow the full data
             warnings.filterwarnings("ignore", message=".*warm_start.*")
-            truncated = grow_within(estimator, "n_estimators", target, min(25, target), deadline,
+            # the first chunk is not stopped by the deadline: on big frames start with a few trees
+            rows_per_tree = min(len(data.y_train), _FOREST_SAMPLE_ROWS)
+            first = min(25, target, max(4, int(25 * 20_000 / max(rows_per_tree, 1))))
+            truncated = grow_within(estimator, "n_estimators", target, first, deadline,
                                     lambda e: e.fit(data.X_train, data.y_train, **_weights(data)))
         return {"n_estimators": len(estimator.estimators_), "truncated": truncated}
 
@@ -276,17 +323,40 @@ def _forest_size(n_rows: int) -> int:
     return 300 if n_rows < 20_000 else 150
 
 
+# Above this many training rows each tree of a forest grows on a sample of this many.
+_FOREST_SAMPLE_ROWS = 100_000
+# ... and the whole forest may take this share of the training matrix's bytes (the search keeps two forests, the
+# best so far and the one growing).
+_FOREST_MEMORY_SHARE = 0.25
+
+
+def _forest_leaves(data: PreparedData, trees: int) -> int:
+    """Most leaves per tree for a forest of ``trees`` trees within :data:`_FOREST_MEMORY_SHARE` of the matrix.
+
+    A tree node takes 64 bytes plus 8 per class (or output) for its value.
+    """
+    node_bytes = 64 + 8 * max(1, data.n_classes)
+    nodes = _FOREST_MEMORY_SHARE * data.X_train.nbytes / node_bytes / max(1, trees)
+    return int(max(64, nodes // 2))
+
+
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
 
-class GradientBoostingFamily(SklearnFamily):
+class GradientBoostingFamily(SampledSearch, SklearnFamily):
     """Histogram gradient boosting, early-stopped on the validation rows, its tree shape and rates searched.
 
     The search space follows the data size (FLAML's idea): leaves and minimum
     leaf sizes grow with the row count. Boosting rounds are added in chunks
     until early stopping or the deadline, so a slow configuration ends smaller
     instead of overrunning the budget.
+
+    scikit-learn converts the float32 matrix to float64 for every fit: on large
+    frames the search runs on a row sample gathered as float64
+    (:class:`~automl.models.sampling.SampledSearch`), and the refit on half the
+    labelled rows (:func:`~automl.models.sampling.refit_sample`), whose float64
+    copy is then no larger than the float32 matrix of every row.
     """
 
     name = "gradient_boosting"
@@ -294,6 +364,8 @@ class GradientBoostingFamily(SklearnFamily):
     default_max_configs = 60
     max_rounds = 3000
     refit_cost_factor = 0.7
+    sample_dtype = np.float64  # it would convert a float32 sample itself
+    refit_share = 0.5  # its float64 copy of half the rows is as large as the float32 matrix of all
 
     def make_estimator(self, params, data):  # noqa: D102
         rate = params["learning_rate"]
@@ -326,6 +398,7 @@ class GradientBoostingFamily(SklearnFamily):
         # patience rounds past the best one, a fair allowance for the larger training set.
         rounds = int(candidate.info.get("rounds", self.max_rounds))
         estimator.set_params(early_stopping=False)
+        data = refit_sample(data, self.search_rows, self.refit_share)  # large frames: half the rows, as float64
         # two chunks at most: each warm-started fit bins the data again
         return not grow_within(estimator, "max_iter", rounds, max(20, rounds // 2), deadline,
                                lambda e: e.fit(data.X_train, data.y_train, **_weights(data)))

@@ -108,6 +108,11 @@ class SearchContext:
     role, worker_id, project_dir : str
         Distributed search: ``""`` (one process), ``"chief"`` or ``"worker"``;
         the worker's id; the shared project folder (the chief's announcement).
+    feed : automl.search.feed.MatrixFeed, optional
+        Serves each trial its training and validation batches from the shared
+        matrix (``feed.train(batch_size, seed)``, ``feed.validation(batch_size)``)
+        instead of the arrays given to :meth:`SearchTuner.run`, which Keras would
+        copy whole into tensors; ``run`` then needs no data arguments.
     """
 
     family: str
@@ -130,6 +135,7 @@ class SearchContext:
     role: str = ""
     worker_id: str = ""
     project_dir: str = ""
+    feed: Any = None
 
 
 # -- oracles ---------------------------------------------------------------------------------
@@ -500,6 +506,15 @@ class SearchTuner(kt_adapter.TunerInternals, kt.Tuner):
             kwargs["batch_size"] = batch_size
             kwargs["validation_batch_size"] = max(batch_size, 2048)
         kwargs["verbose"] = 0
+        if ctx.feed is not None:
+            # batches gathered from the shared matrix (on the device when it was placed there)
+            batch_size = int(kwargs.pop("batch_size", None) or 256)
+            validation = ctx.feed.validation(int(kwargs.pop("validation_batch_size", None) or max(batch_size, 2048)))
+            for key in ("shuffle", "class_weight", "validation_data", "x", "y"):
+                kwargs.pop(key, None)  # the feed shuffles and weights its rows itself
+            args = (ctx.feed.train(batch_size, seed=self._seed),)
+            if validation is not None:
+                kwargs["validation_data"] = validation
         initial_epoch = int(kwargs.get("initial_epoch", 0))
         pending["planned_epochs"] = int(kwargs.get("epochs", 1)) - initial_epoch
 

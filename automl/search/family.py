@@ -187,7 +187,10 @@ def _fingerprint(data: PreparedData, tuner: str, space: dict, hypermodel: Any, m
     for array in (data.X_train, data.y_train, data.X_val, data.y_val):
         array = np.ascontiguousarray(array)
         digest.update(str((array.shape, array.dtype.str)).encode())
-        digest.update(array.tobytes())
+        try:
+            digest.update(memoryview(array).cast("B"))  # the buffer itself: tobytes() would copy the matrix
+        except (TypeError, ValueError):  # object arrays have no plain buffer
+            digest.update(array.tobytes())
     if hypermodel is None:
         model_id = "builtin"
     else:
@@ -242,6 +245,14 @@ class NeuralNetworkFamily(ModelFamily):
         Run the search across processes: a ``chief`` serves KerasTuner's oracle
         and collects the networks, ``worker`` processes run the trials (see
         docs/distributed.md). All of them need the same data, options and ``directory``.
+    device_data : bool or 'auto', default='auto'
+        Where trials read their batches: the built-in networks (and your own
+        hypermodel unless it overrides ``fit``) are fed batches gathered from
+        the shared prepared matrix (:mod:`automl.search.feed`), never a
+        whole-array tensor copy. ``'auto'`` also places the matrix on the
+        accelerator once per search when the JAX backend has one and the rows
+        fit; ``True`` forces the device copy (JAX only), ``False`` keeps the
+        batches on the host.
 
     Examples
     --------
@@ -255,7 +266,7 @@ class NeuralNetworkFamily(ModelFamily):
 
     def __init__(self, tuner: str = "hyperband", max_trials: int | None = None, directory=None,
                  overwrite: bool = False, hypermodel=None, search_space: dict | None = None,
-                 max_epochs: int | None = None, top_k: int = 3, distributed=None):
+                 max_epochs: int | None = None, top_k: int = 3, distributed=None, device_data: bool | str = "auto"):
         self.tuner = check_choice(tuner, "tuner", TUNER_NAMES)
         self.max_trials = check_number(max_trials, "max_trials", integer=True, low=1, allow_none=True)
         self.directory = directory
@@ -276,12 +287,36 @@ class NeuralNetworkFamily(ModelFamily):
             raise InputError("`distributed` must be an automl.search.distributed.DistributedConfig (see "
                              f"automl.search.distributed.resolve_distributed); got {distributed!r}.")
         self.distributed = distributed
+        if device_data not in (True, False, "auto"):
+            raise InputError(f"`device_data` must be True, False or 'auto'; got {device_data!r}.")
+        self.device_data = device_data
         self._chief: dict | None = None
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _space(self, data: PreparedData) -> dict:
+    def _space(self, data: PreparedData, accelerator: bool = False) -> dict:
         n = len(data.y_train)
-        return resolve_search_space(self.search_space, default_search_space(n, data.X_train.shape[1], data.task))
+        return resolve_search_space(self.search_space, default_search_space(n, data.X_train.shape[1], data.task,
+                                                                             accelerator=accelerator))
+
+    def _feeds(self) -> bool:
+        """True when the networks take a :class:`~automl.search.feed.RowBatches` instead of arrays.
+
+        A user's hypermodel with its own ``fit`` may expect arrays: it gets them.
+        """
+        import keras_tuner as kt
+
+        hypermodel = self.hypermodel
+        return not (isinstance(hypermodel, kt.HyperModel) and type(hypermodel).fit is not kt.HyperModel.fit)
+
+    def _feed(self, data: PreparedData, X_train, y_train, X_val=None, y_val=None, device: bool | str = False):
+        from .feed import MatrixFeed
+
+        weights = None
+        if data.is_classification and data.class_weight:
+            lookup = np.array([data.class_weight.get(k, 1.0) for k in range(max(data.n_classes, 2))],
+                              dtype=np.float32)
+            weights = lookup[np.asarray(data.y_train, dtype=np.int64)]
+        return MatrixFeed(X_train, y_train, X_val, y_val, weights=weights, device=device)
 
     def _targets(self, data: PreparedData):
         mean, std = 0.0, 1.0
@@ -295,9 +330,11 @@ class NeuralNetworkFamily(ModelFamily):
     # -- the search ------------------------------------------------------------------------------
     def _setup(self, data: PreparedData) -> SimpleNamespace:
         """Arrays, space, hypermodel and project folder: identical in every process of a search."""
+        from .feed import accelerator
         from .hypermodel import TabularHyperModel
 
-        space = self._space(data)
+        on_accelerator = bool(accelerator())
+        space = self._space(data, on_accelerator)
         n_rows = len(data.y_train)
         batch_default = int(space["batch_size"].get("default", space["batch_size"].get("value", 32)))
         # converted once per search; every trial trains on these very arrays
@@ -305,7 +342,8 @@ class NeuralNetworkFamily(ModelFamily):
         X_val = np.ascontiguousarray(data.X_val, dtype=np.float32)
         y_train, y_val, y_mean, y_std = self._targets(data)
         if self.hypermodel is None:
-            hypermodel = TabularHyperModel(data.task, X_train.shape[1], data.n_classes, space=space, n_rows=n_rows)
+            hypermodel = TabularHyperModel(data.task, X_train.shape[1], data.n_classes, space=space, n_rows=n_rows,
+                                           accelerator=on_accelerator)
         else:
             hypermodel = self.hypermodel
         directory = Path(self.directory) if self.directory is not None else default_directory()
@@ -313,9 +351,10 @@ class NeuralNetworkFamily(ModelFamily):
             raise InputError(f"`directory`={str(directory)!r} is a file; give a folder path for the network search.")
         project = f"{self.name}_{self.tuner}_{_fingerprint(data, self.tuner, space if self.hypermodel is None else {}, self.hypermodel, self.max_epochs)}"
         self._built_by = hypermodel  # refit() rebuilds the chosen networks with it
+        feed = self._feed(data, X_train, y_train, X_val, y_val, self.device_data) if self._feeds() else None
         return SimpleNamespace(space=space, n_rows=n_rows, batch_default=batch_default, X_train=X_train, X_val=X_val,
                                y_train=y_train, y_val=y_val, y_mean=y_mean, y_std=y_std, hypermodel=hypermodel,
-                               directory=directory, project=project)
+                               directory=directory, project=project, feed=feed)
 
     def _context(self, data: PreparedData, s: SimpleNamespace, plan: SearchPlan, deadline: float, hooks,
                  role: str = "", project_dir: str = ""):
@@ -334,7 +373,7 @@ class NeuralNetworkFamily(ModelFamily):
             family=self.name, deadline=deadline, seed=data.seed, patience=plan.patience, score=score, wrap=wrap,
             objective="val_loss", top_k=self.top_k, hooks=hooks, batch_size=s.batch_default, reduce_lr=True,
             role=role, worker_id=self.distributed.worker_id if self.distributed is not None else "",
-            project_dir=project_dir)
+            project_dir=project_dir, feed=s.feed)
 
     def _reserve(self, budget: Budget) -> float:
         return min(_RESERVE_S + 0.3 * self.top_k, 0.1 * budget.seconds)
@@ -343,8 +382,11 @@ class NeuralNetworkFamily(ModelFamily):
         """Run the engine's search loop; True when interrupted (Ctrl-C)."""
         try:
             with _quiet_tensorflow():
-                tuner.run(s.X_train, s.y_train, validation_data=(s.X_val, s.y_val), epochs=plan.max_epochs,
-                          class_weight=data.class_weight if data.is_classification else None, shuffle=True)
+                if s.feed is not None:  # each trial takes its batches from the feed (see SearchContext.feed)
+                    tuner.run(epochs=plan.max_epochs)
+                else:
+                    tuner.run(s.X_train, s.y_train, validation_data=(s.X_val, s.y_val), epochs=plan.max_epochs,
+                              class_weight=data.class_weight if data.is_classification else None, shuffle=True)
         except KeyboardInterrupt:
             context.stop_reason = "interrupted"
             warn("Network search interrupted: returning the networks of the trials that finished.", SearchWarning)
@@ -409,7 +451,13 @@ class NeuralNetworkFamily(ModelFamily):
 
         hypermodel = getattr(self, "_built_by", None)
         searched = candidate.predictor
-        if hypermodel is None or not isinstance(searched, KerasPredictor):
+        if isinstance(searched, KerasPredictor):
+            y_mean, y_std = searched.y_mean, searched.y_std
+        elif "y_mean" in candidate.info:  # a bag of this configuration, or a candidate sent without its network
+            y_mean, y_std = float(candidate.info["y_mean"]), float(candidate.info["y_std"])
+        else:
+            return None
+        if hypermodel is None:
             return None
         epochs = int(candidate.info.get("best_epoch", 0)) + 1
         rates = [float(v) for v in (candidate.history or {}).get("learning_rate", [])[:epochs]]
@@ -423,14 +471,22 @@ class NeuralNetworkFamily(ModelFamily):
             callbacks = [guard]
             if len(rates) == epochs and all(math.isfinite(r) and r > 0 for r in rates):
                 callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, lr: rates[epoch]))
-            y = _training_target(data.y_train, data, searched.y_mean, searched.y_std)
-            hypermodel.fit(hp, model, np.ascontiguousarray(data.X_train, dtype=np.float32), y, epochs=epochs,
-                           batch_size=int(candidate.params.get("batch_size", 256)), shuffle=True, verbose=0,
-                           class_weight=data.class_weight if data.is_classification else None,
-                           callbacks=callbacks)
+            y = _training_target(data.y_train, data, y_mean, y_std)
+            batch_size = int(candidate.params.get("batch_size", 256))
+            if self._feeds():
+                # batches gathered from data.X_train as it is (any rows: all, or one fold's), no whole copy
+                feed = self._feed(data, data.X_train, y, device=self.device_data)
+                hypermodel.fit(hp, model, feed.train(batch_size, seed=data.seed), epochs=epochs, verbose=0,
+                               callbacks=callbacks)
+                feed.release()
+            else:
+                hypermodel.fit(hp, model, np.ascontiguousarray(data.X_train, dtype=np.float32), y, epochs=epochs,
+                               batch_size=batch_size, shuffle=True, verbose=0,
+                               class_weight=data.class_weight if data.is_classification else None,
+                               callbacks=callbacks)
         if guard.triggered or guard.non_finite:
             return None
-        return KerasPredictor(model, data.task, data.n_classes, searched.y_mean, searched.y_std)
+        return KerasPredictor(model, data.task, data.n_classes, y_mean, y_std)
 
     # -- distributed search (automl.search.distributed) --------------------------------------------
     def begin(self, data: PreparedData, budget: Budget, hooks) -> None:
@@ -620,7 +676,10 @@ class NeuralNetworkFamily(ModelFamily):
                 info={"trial_id": record["trial"], "best_epoch": int(record["best_epoch"]),
                       "stopped_early": bool(record["stopped_early"]), "epochs": int(record["epochs"]),
                       "stop_reason": record.get("stop_reason"), "val_loss": record["val_loss"],
-                      "epoch_s": record.get("epoch_s"), "search": search},
+                      "epoch_s": record.get("epoch_s"), "search": search,
+                      # the target scaling travels with the settings: refit() needs no searched network
+                      "y_mean": float(getattr(predictor, "y_mean", 0.0)),
+                      "y_std": float(getattr(predictor, "y_std", 1.0))},
             ))
         return FamilyResult(candidates, trials)
 

@@ -17,10 +17,11 @@ _CHUNK = 8192
 
 
 def _as_matrix(X) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
+    # no dtype conversion here: chunks are converted one at a time (a whole float32 copy of X is avoided)
+    X = X if isinstance(X, np.ndarray) else np.asarray(X)
     if X.ndim == 1:
         X = X.reshape(1, -1)
-    return np.ascontiguousarray(X)
+    return X
 
 
 class KerasPredictor:
@@ -57,10 +58,27 @@ class KerasPredictor:
         X = _as_matrix(X)
         if len(X) == 0:
             return np.zeros((0, self.model.outputs[0].shape[-1] or 1), dtype=np.float32)
-        # predict_on_batch skips fit-style data adapters: much less overhead per call
-        parts = [np.asarray(self.model.predict_on_batch(X[i:i + _CHUNK])) for i in range(0, len(X), _CHUNK)]
+        # predict_on_batch skips fit-style data adapters: much less overhead per call; one chunk at a time
+        # is converted to float32, so a float64 or non-contiguous X is never copied whole
+        parts = [self._chunk(X[i:i + _CHUNK]) for i in range(0, len(X), _CHUNK)]
         out = np.concatenate(parts, axis=0)
         return out.reshape(len(X), -1)
+
+    def _chunk(self, X) -> np.ndarray:
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        n = len(X)
+        if self._pads():
+            # JAX compiles the forward pass once per batch shape: pad to a power of two (at most 9 shapes)
+            size = min(_CHUNK, max(32, 1 << (n - 1).bit_length()))
+            if size != n:
+                X = np.concatenate([X, np.zeros((size - n, X.shape[1]), dtype=np.float32)], axis=0)
+        return np.asarray(self.model.predict_on_batch(X))[:n]
+
+    @staticmethod
+    def _pads() -> bool:
+        import keras
+
+        return keras.backend.backend() == "jax"
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n, n_classes)`` (two columns for binary tasks)."""

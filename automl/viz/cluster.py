@@ -189,11 +189,23 @@ def k_selection_figure(result, *, height: int = 360):
     fig = go.Figure(go.Scatter(x=curve["k"], y=curve["value"], mode="lines+markers", name=name,
                                marker=dict(color=color(0), size=8), line=dict(color=color(0)),
                                hovertemplate="k=%{x}<br>" + label(name) + "=%{y:.4g}<extra></extra>"))
+    # the scores the criterion is made of, so a user sees which one drove the choice
+    for i, part in enumerate(("silhouette", "stability", "modularity"), start=2):
+        if part in curve.columns and curve[part].notna().any():
+            fig.add_trace(go.Scatter(x=curve["k"], y=curve[part], mode="lines", name=part,
+                                     line=dict(color=color(i), dash="dot", width=1),
+                                     hovertemplate="k=%{x}<br>" + part + "=%{y:.3f}<extra></extra>"))
     chosen = curve.loc[curve["chosen"].astype(bool)]
     if len(chosen):
         fig.add_trace(go.Scatter(x=chosen["k"], y=chosen["value"], mode="markers", name="chosen",
                                  marker=dict(color=color(1), size=14, symbol="star"),
                                  hovertemplate="chosen k=%{x}<extra></extra>"))
+    runner_up = (getattr(result, "info", None) or {}).get("k_runner_up")
+    if runner_up is not None and (curve["k"] == runner_up).any():
+        second = curve.loc[curve["k"] == runner_up]
+        fig.add_trace(go.Scatter(x=second["k"], y=second["value"], mode="markers", name="runner-up",
+                                 marker=dict(color=color(1), size=11, symbol="diamond-open"),
+                                 hovertemplate="runner-up k=%{x}<extra></extra>"))
     fig.update_xaxes(title_text="number of clusters k", dtick=1)
     fig.update_yaxes(title_text=f"{name} ({better} is better)")
     return styled(fig, title=f"Choice of k by {name}", height=height)

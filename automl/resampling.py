@@ -1,0 +1,401 @@
+"""Resampling: k-fold bagging of the searched models, between the search and the evaluation.
+
+The families search on a holdout (train rows to fit, validation rows to choose a
+configuration and stop boosting rounds or epochs early): cheap, and the only way
+to get early stopping. With few rows the validation split is a few hundred rows
+and choosing models on it overfits it. So, once the families have searched, the
+best candidates are *bagged*: each is trained again with its fixed settings on
+k-1 of k folds of the development rows (train + validation), k times. Every
+development row then has an out-of-fold prediction from the fold model that did
+not see it; ranking, ensemble selection and the decisions (calibration,
+threshold) use those, k / val_share times more rows than the validation split.
+The k fold models predict together (:class:`~automl.evaluate.ensemble.BaggedPredictor`,
+their mean), as AutoGluon's bagged models do. The test rows are never touched.
+
+Fold fits go through :func:`automl.parallel.run_tasks`, so a joblib backend
+(Dask, ...) can run them elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .evaluate.ensemble import BaggedPredictor, StackPredictor, stack_features
+from .evaluate.leaderboard import OutOfFold, Predictions
+from .metrics import get_metric
+from .models.base import Candidate, PreparedData, balanced_class_weight, predictions
+from .parallel import monotonic_deadline, run_tasks, wall_deadline
+
+__all__ = ["ResamplingPlan", "BagOutcome", "check_resampling", "plan_resampling", "fold_indices", "rows_data",
+           "bag_candidates", "bag_one", "searched_twin", "build_stack"]
+
+# k-fold bagging is chosen up to this many development rows (train + validation), see plan_resampling.
+KFOLD_MAX_ROWS = 20_000
+DEFAULT_K = 5
+# Below this budget the k fold fits would leave the search too little time: holdout.
+KFOLD_MIN_BUDGET_S = 10.0
+# Start a candidate's bag only while its estimated time, divided by this, fits in the time left.
+_OPTIMISM = 1.2
+# At most this many candidates are bagged (the ensemble rarely uses more).
+MAX_BAGGED = 6
+
+
+@dataclass
+class ResamplingPlan:
+    """How the models are validated.
+
+    Attributes
+    ----------
+    kind : {'kfold', 'holdout'}
+    k : int
+        Folds (0 for holdout).
+    reason : str
+        Why, in words (shown in ``result.info["resampling"]``).
+    """
+
+    kind: str
+    k: int
+    reason: str
+
+    @property
+    def label(self) -> str:
+        """The leaderboard's ``validation`` value of a model bagged this way: ``"5-fold"`` or ``"holdout"``."""
+        return f"{self.k}-fold" if self.kind == "kfold" else "holdout"
+
+    def describe(self) -> dict[str, Any]:
+        """Plain data for ``result.info["resampling"]``."""
+        return {"kind": self.kind, "k": self.k, "reason": self.reason}
+
+
+def check_resampling(resampling: Any) -> Any:
+    """Validate ``fit(resampling=...)``: ``'auto'``, ``'holdout'`` or an int k of folds (2 to 20)."""
+    if isinstance(resampling, str) and resampling in ("auto", "holdout"):
+        return resampling
+    if isinstance(resampling, (int, np.integer)) and not isinstance(resampling, bool) and 2 <= resampling <= 20:
+        return int(resampling)
+    raise InputError(f"`resampling` must be 'auto', 'holdout' or a number of folds from 2 to 20; got "
+                     f"{resampling!r}. Use resampling=5 for 5-fold bagging or 'holdout' to validate on the "
+                     "validation split only.")
+
+
+def plan_resampling(resampling: Any, n_dev: int, time_budget: float, *, y_dev: np.ndarray | None = None,
+                    task: str = "regression") -> ResamplingPlan:
+    """Choose k-fold bagging or a holdout for ``n_dev`` development rows and a ``time_budget``.
+
+    'auto' bags with k=5 up to :data:`KFOLD_MAX_ROWS` development rows when the
+    budget is at least :data:`KFOLD_MIN_BUDGET_S`. Why: below ~20k rows the
+    validation split holds at most ~4-5k rows (a few hundred on small tables),
+    where the standard error of an accuracy is 0.01-0.03, as large as the
+    differences between the best models, so selection on it picks by chance;
+    out-of-fold predictions cover every development row (5x the rows for k=5
+    with a 20% validation split). Above that the validation split is large
+    enough (standard error < 0.007) and k fits of models trained on many rows
+    would take the time the search needs. k=5 is AutoGluon's and FLAML's
+    default: each fold model trains on 80% of the development rows, about the
+    rows the search trained on (75%), so the boosting rounds and epochs early
+    stopping found carry over.
+
+    Parameters
+    ----------
+    resampling : 'auto', 'holdout' or int
+        As checked by :func:`check_resampling`.
+    n_dev : int
+        Development rows (train + validation).
+    time_budget : float
+        Seconds of the whole fit.
+    y_dev : ndarray, optional
+        Class codes of the development rows: k is lowered to the smallest class
+        count when a class has fewer rows than folds (stratified folds need one
+        row per fold).
+    task : str
+
+    Returns
+    -------
+    ResamplingPlan
+
+    Examples
+    --------
+    >>> plan_resampling("auto", 3_000, 30).label
+    '5-fold'
+    >>> plan_resampling("auto", 50_000, 30).kind
+    'holdout'
+    """
+    resampling = check_resampling(resampling)
+    if resampling == "holdout":
+        return ResamplingPlan("holdout", 0, "resampling='holdout'")
+    if resampling == "auto":
+        if n_dev > KFOLD_MAX_ROWS:
+            return ResamplingPlan("holdout", 0, f"{n_dev} development rows > {KFOLD_MAX_ROWS}: the validation split "
+                                  "is large enough to choose on, and k fold fits would cost the search its time")
+        if time_budget < KFOLD_MIN_BUDGET_S:
+            return ResamplingPlan("holdout", 0, f"time_budget={time_budget:g} s < {KFOLD_MIN_BUDGET_S:g} s: "
+                                  "no time for k fold fits")
+        k, reason = DEFAULT_K, (f"{n_dev} development rows <= {KFOLD_MAX_ROWS}: out-of-fold predictions over every "
+                                "row choose better than a small validation split")
+    else:
+        k, reason = resampling, f"resampling={resampling}"
+    if y_dev is not None and task != "regression":
+        counts = np.bincount(np.asarray(y_dev, dtype=int))
+        smallest = int(counts[counts > 0].min()) if len(counts) else 0
+        if smallest < k:
+            if smallest < 2:
+                return ResamplingPlan("holdout", 0, f"a class has {smallest} development row: no stratified folds")
+            reason += f"; k lowered from {k} to {smallest}, the rows of the smallest class"
+            k = smallest
+    if n_dev < 2 * k:
+        return ResamplingPlan("holdout", 0, f"{n_dev} development rows are too few for {k} folds")
+    return ResamplingPlan("kfold", int(k), reason)
+
+
+def fold_indices(y: np.ndarray, k: int, task: str, seed: int = 0) -> list[np.ndarray]:
+    """Row positions of each of ``k`` validation folds (stratified by class for classification), seeded."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    splitter = (StratifiedKFold(k, shuffle=True, random_state=seed) if task != "regression"
+                else KFold(k, shuffle=True, random_state=seed))
+    return [val for _, val in splitter.split(np.zeros(len(y)), y)]
+
+
+def rows_data(data: PreparedData, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None) -> PreparedData:
+    """``data``'s task with ``(X, y)`` as training rows and no validation rows (what ``family.refit`` takes)."""
+    return PreparedData(
+        X_train=X, y_train=y, X_val=X[:0], y_val=y[:0], task=data.task, metric=data.metric,
+        n_classes=data.n_classes, feature_names=data.feature_names, seed=data.seed,
+        class_weight=balanced_class_weight(y, data.n_classes) if data.n_classes else None,
+        sample_weight=sample_weight, sample_weight_val=None if sample_weight is None else sample_weight[:0])
+
+
+def fit_fold(family, candidate: Candidate, data: PreparedData, X: np.ndarray, y: np.ndarray, weights,
+             train_rows: np.ndarray, deadline_wall: float):
+    """One fold model: ``family.refit(candidate, ...)`` on ``train_rows`` of ``(X, y)``; None when cut short.
+
+    A module-level function over plain data, so :func:`automl.parallel.run_tasks` can
+    run it in another process; the deadline travels as wall-clock time.
+    """
+    fold = rows_data(data, X[train_rows], y[train_rows], None if weights is None else weights[train_rows])
+    try:
+        return family.refit(candidate, fold, monotonic_deadline(deadline_wall))
+    except (ValueError, MemoryError, FloatingPointError):
+        return None
+
+
+@dataclass
+class BagOutcome:
+    """What :func:`bag_candidates` did.
+
+    Attributes
+    ----------
+    candidates : list of Candidate
+        Every candidate, the bagged ones replaced by their bag (same name).
+    oof : dict of str to OutOfFold
+        Out-of-fold predictions of the bagged candidates.
+    info : dict
+        ``bagged`` (names), ``skipped`` (name -> reason), ``time_s``.
+    """
+
+    candidates: list[Candidate]
+    oof: dict[str, OutOfFold] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def searched_twin(candidate: Candidate) -> Candidate:
+    """A bagged ``candidate`` as its family's ``refit`` expects it: one fold model stands for the searched one.
+
+    ``refit`` reads the configuration (params, rounds, epochs) and the kind of
+    predictor; a fold model carries both (a network's target scaling too).
+    """
+    if not isinstance(candidate.predictor, BaggedPredictor):
+        return candidate
+    return Candidate(candidate.name, candidate.family, candidate.params, candidate.predictor.fold_models[0],
+                     fit_time_s=float(candidate.info.get("searched_fit_time_s", candidate.fit_time_s)),
+                     history=candidate.history, info=candidate.info)
+
+
+def bag_one(candidate: Candidate, family, data: PreparedData, X: np.ndarray, y: np.ndarray, weights,
+            folds: list[np.ndarray], deadline: float) -> tuple[BaggedPredictor | None, OutOfFold | None, str]:
+    """Train ``candidate``'s configuration once per fold; return the bag, its out-of-fold predictions and why not.
+
+    Parameters
+    ----------
+    candidate : Candidate
+    family : ModelFamily
+        Refits the candidate's fixed configuration (:meth:`ModelFamily.refit`).
+    data : PreparedData
+        Task, metric and seed.
+    X, y, weights : ndarray
+        The rows to bag over (development rows, or every labelled row for a refit).
+    folds : list of ndarray
+        Validation positions of each fold (see :func:`fold_indices`).
+    deadline : float
+        ``time.monotonic()`` time by which every fold must end.
+
+    Returns
+    -------
+    bag : BaggedPredictor or None
+    oof : OutOfFold or None
+    reason : str
+        Why there is no bag (empty when there is one).
+    """
+    everything = np.arange(len(y))
+    wall = wall_deadline(deadline)
+    candidate = searched_twin(candidate)
+    tasks = [(family, candidate, data, X, y, weights, np.setdiff1d(everything, val, assume_unique=True), wall)
+             for val in folds]
+    # a network's builder lives in this process: only families that say so (runs_anywhere) leave it
+    members = run_tasks(fit_fold, tasks, local=not getattr(family, "runs_anywhere", False))
+    if any(m is None for m in members):
+        return None, None, "a fold fit failed or was cut short by the deadline"
+    regression = data.task == "regression"
+    pred = np.zeros(len(y)) if regression else np.zeros(len(y), dtype=np.int64)
+    proba = None if regression else np.zeros((len(y), data.n_classes))
+    bag = BaggedPredictor(members, data.task, data.n_classes)
+    for member, val in zip(members, folds):
+        one = BaggedPredictor([member], data.task, data.n_classes)
+        p, pr = predictions(one, X[val], data.task)
+        pred[val] = p
+        if proba is not None:
+            proba[val] = pr
+    oof = OutOfFold(pred, proba, y, weights, f"{len(folds)}-fold")
+    return bag, oof, ""
+
+
+def bag_candidates(candidates: list[Candidate], families: dict[str, Any], data: PreparedData, X_dev: np.ndarray,
+                   y_dev: np.ndarray, w_dev: np.ndarray | None, plan: ResamplingPlan, deadline: float,
+                   row_ratio: float) -> BagOutcome:
+    """Bag the best candidates (best holdout validation score first) until ``deadline``.
+
+    Parameters
+    ----------
+    candidates : list of Candidate
+        The searched models.
+    families : dict of str to ModelFamily
+        The families that made them (they refit a fixed configuration).
+    data : PreparedData
+        The search's data: validation scores order the candidates.
+    X_dev, y_dev, w_dev : ndarray
+        Development rows (train then validation), their truth and the user's row weights.
+    plan : ResamplingPlan
+        ``plan.k`` folds.
+    deadline : float
+        ``time.monotonic()`` time by which bagging must end; a candidate whose
+        estimated k fold fits do not fit in the time left keeps its holdout scores.
+    row_ratio : float
+        Rows of one fold's training set over the rows the candidates were searched on.
+
+    Returns
+    -------
+    BagOutcome
+    """
+    started = time.monotonic()
+    info: dict[str, Any] = {"bagged": [], "skipped": {}, "k": plan.k}
+    outcome = BagOutcome(list(candidates), info=info)
+    folds = fold_indices(y_dev, plan.k, data.task, seed=data.seed)
+    scored = []
+    for i, c in enumerate(candidates):
+        try:
+            value = data.val_score(c.predictor)
+        except Exception:  # noqa: BLE001 -- a model that cannot score is not worth bagging
+            value = float("nan")
+        scored.append((value if math.isfinite(value) else -math.inf, i, c))
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    for rank_, (value, i, candidate) in enumerate(scored):
+        family = families.get(candidate.family)
+        if family is None:
+            info["skipped"][candidate.name] = "its family cannot refit a fixed configuration"
+            continue
+        if rank_ >= MAX_BAGGED or not math.isfinite(value):
+            info["skipped"][candidate.name] = f"only the {MAX_BAGGED} best models are bagged"
+            continue
+        estimate = plan.k * family.refit_seconds(candidate, row_ratio)
+        left = deadline - time.monotonic()
+        if estimate > _OPTIMISM * left:
+            info["skipped"][candidate.name] = f"needs about {estimate:.1f} s, {max(left, 0.0):.1f} s left"
+            continue
+        begun = time.monotonic()
+        bag, oof, why = bag_one(candidate, family, data, X_dev, y_dev, w_dev, folds, deadline)
+        if bag is None:
+            info["skipped"][candidate.name] = why
+            continue
+        outcome.candidates[i] = Candidate(
+            candidate.name, candidate.family, dict(candidate.params), bag, fit_time_s=time.monotonic() - begun,
+            history=candidate.history, info={**candidate.info, "validation": oof.validation,
+                                             "bag_rows": int(len(y_dev)), "searched_fit_time_s": candidate.fit_time_s})
+        outcome.oof[candidate.name] = oof
+        info["bagged"].append(candidate.name)
+    info["time_s"] = round(time.monotonic() - started, 3)
+    return outcome
+
+
+def build_stack(candidates: list[Candidate], preds: dict[str, Predictions], data: PreparedData,
+                *, max_members: int = 6) -> tuple[Candidate, OutOfFold] | None:
+    """A second level over the bagged models' out-of-fold predictions, with its own out-of-fold score.
+
+    Logistic regression (classification) or ridge regression (regression) on the
+    log-odds (or values) the bagged models predicted out of fold for every
+    development row. Its own out-of-fold predictions come from fitting it again
+    on k folds of those rows (other folds than the first level's, seeded by
+    ``data.seed + 1``), so its leaderboard score is as honest as the first level's.
+    The stacker finally fitted on every development row predicts new rows from
+    the bags' predictions.
+
+    Returns
+    -------
+    (Candidate, OutOfFold) or None
+        None when fewer than two models were bagged.
+    """
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    bagged = [c for c in candidates if c.name in preds and preds[c.name].val_y is not None
+              and isinstance(c.predictor, BaggedPredictor)]
+    if len(bagged) < 2:
+        return None
+    metric_scores = []
+    for c in bagged:
+        record = preds[c.name]
+        y, w = record.truth(data)
+        metric_scores.append(get_metric(data.metric, data.task).oriented(y, record.val_pred, record.val_proba, w))
+    order = np.argsort(-np.nan_to_num(np.asarray(metric_scores, dtype=float), nan=-np.inf), kind="stable")
+    members = [bagged[i] for i in order[:max_members]]
+    regression = data.task == "regression"
+    first = preds[members[0].name]
+    y, w = first.truth(data)
+    features = stack_features([preds[c.name].val_pred if regression else preds[c.name].val_proba for c in members],
+                              data.task)
+
+    def make():
+        return Ridge(alpha=1.0) if regression else LogisticRegression(C=1.0, max_iter=1000)
+
+    def fit(rows):
+        model = make()
+        model.fit(features[rows], y[rows], **({} if w is None else {"sample_weight": w[rows]}))
+        return model
+
+    k = len(members[0].predictor.fold_models)
+    try:
+        folds = fold_indices(y, k, data.task, seed=data.seed + 1)
+    except ValueError:
+        return None
+    everything = np.arange(len(y))
+    pred = np.zeros(len(y)) if regression else np.zeros(len(y), dtype=np.int64)
+    proba = None if regression else np.zeros((len(y), data.n_classes))
+    for rows in folds:
+        model = fit(np.setdiff1d(everything, rows, assume_unique=True))
+        if regression:
+            pred[rows] = model.predict(features[rows])
+        else:
+            part = np.zeros((len(rows), data.n_classes))
+            part[:, model.classes_.astype(int)] = model.predict_proba(features[rows])
+            proba[rows], pred[rows] = part, part.argmax(axis=1)
+    stacker = fit(everything)
+    predictor = StackPredictor([(c.name, c.predictor) for c in members], stacker, data.task, data.n_classes)
+    candidate = Candidate("stack", "stack", {"members": [c.name for c in members],
+                                             "stacker": type(stacker).__name__},
+                          predictor, fit_time_s=float(sum(c.fit_time_s for c in members)),
+                          info={"validation": first.validation, "selected_on": f"out-of-fold ({first.validation})"})
+    return candidate, OutOfFold(pred, proba, y, w, first.validation)
