@@ -115,7 +115,7 @@ def bagging_reserve(scored, k: int, row_ratio: float, cap: float) -> float:
     float
     """
     ranked = sorted((item for item in scored if math.isfinite(item[0])), key=lambda item: -item[0])[:BAG_MODELS]
-    return float(min(cap, k * sum(family.refit_seconds(c, row_ratio) for _, family, c in ranked)))
+    return float(min(cap, k * sum(family.fold_seconds(c, row_ratio) for _, family, c in ranked)))
 
 
 def bagging_floor(scored, k: int, row_ratio: float, search_seconds: float) -> float:

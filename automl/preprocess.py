@@ -592,7 +592,14 @@ def _numeric_steps(scaling: str = "standard", *, indicator: bool = True) -> list
     clip = ("clip", FunctionTransformer(_clip, feature_names_out="one-to-one"))
     if scaling == "joint":
         return [impute, ("scale", JointScaler()), clip]
+    if scaling == "unscaled":  # one shared factor and no clipping: the columns' own ranges are the point
+        return [impute, ("scale", JointScaler()), ("float32", FunctionTransformer(_float32,
+                                                                               feature_names_out="one-to-one"))]
     return [impute] + _scale_steps()
+
+
+def _float32(values):
+    return np.asarray(values).astype(np.float32, copy=False)
 
 
 def _scale_steps() -> list:
@@ -665,9 +672,11 @@ def build_preprocessor(schema: Schema, n_rows: int, *, numeric_scaling: str = "s
     n_rows : int
         Training rows; sets how rare a category level must be to be pooled and
         how many SVD components a text column keeps (:func:`~automl.data.schema.text_components`).
-    numeric_scaling : {'standard', 'joint'}, default='standard'
+    numeric_scaling : {'standard', 'joint', 'unscaled'}, default='standard'
         Per-column standardising, or one pooled scale for commensurable columns
-        (see :func:`choose_numeric_scaling`).
+        (see :func:`choose_numeric_scaling`), or that pooled scale without the
+        clipping of extreme values (clustering's "unscaled" representation,
+        where a column's own range is kept whole).
     task : {'binary', 'multiclass', 'regression'} or None, default=None
         The target's task when the pipeline is fitted with one (``fit``): categorical
         columns with more than :data:`MAX_CATEGORIES` levels are then frequency and

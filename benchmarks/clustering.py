@@ -133,7 +133,7 @@ def run(name: str, seed: int, budget: float, methods: set[str]) -> list[dict]:
                    time.monotonic() - start)
     if "c" in methods:
         start = time.monotonic()
-        _, _, _, _, X = _prepare(frame, label)
+        X = _prepare(frame, label)[4]
         _, manifold = make_manifold(X, seed=seed)
         record("(c) UMAP+GMM, preprocessed", fit_clustering(manifold, "gmm", k, seed=seed).labels,
                time.monotonic() - start)

@@ -318,8 +318,9 @@ def _stored_peers(paths, seed: int) -> dict:
         for r in frame.to_dict("records"):
             for peer in PEERS:
                 if peer in r and not pd.isna(r[peer]):
+                    model = str(r[f"{peer}_model"]).split(" (from ")[0]  # a reused score names its first run
                     found[(r["table"], float(r["budget_s"]), peer)] = (r[peer], r[f"{peer}_s"],
-                                                                      f"{r[f'{peer}_model']} (from {path.name})")
+                                                                      f"{model} (from {path.name})")
     return found
 
 

@@ -83,6 +83,22 @@ def test_lightgbm_refit_keeps_the_rounds(lightgbm_run, cancer):
     assert family.refit(best, all_rows(cancer, X, y), time.monotonic() - 1) is None
 
 
+@pytest.mark.parametrize("name", ["lightgbm", "gradient_boosting"])
+def test_fold_models_stop_early_on_the_rows_they_leave_out(name, cancer):
+    # the searched round count came from other rows: a fold model finds its own, up to about twice as many
+    family = get_family(name)
+    params = {"learning_rate": 0.1, "num_leaves": 4, "min_child_samples": 5, "colsample_bytree": 1.0,
+              "max_leaf_nodes": 4, "min_samples_leaf": 5, "l2_regularization": 0.0}
+    searched = automl.models.Candidate("m", name, params, None, fit_time_s=1.0, info={"rounds": 5})
+    fold = family.fit_fold(searched, cancer, time.monotonic() + 30)
+    rounds = (fold.estimator.booster_.current_iteration() if name == "lightgbm" else fold.n_iter_)
+    patience = 25 if name == "lightgbm" else 20
+    assert 5 < rounds <= 2 * 5 + patience
+    # without held-out rows it is the plain refit: exactly the searched rounds
+    plain = family.fit_fold(searched, all_rows(cancer, cancer.X_train, cancer.y_train), time.monotonic() + 30)
+    assert (plain.estimator.booster_.current_iteration() if name == "lightgbm" else plain.n_iter_) == 5
+
+
 def test_lightgbm_keeps_a_tight_budget():
     from sklearn.datasets import make_classification
     X, y = make_classification(20_000, 40, n_informative=20, random_state=0)

@@ -144,11 +144,40 @@ def test_pipeline_picks_the_features_over_an_embedding_that_destroys_the_cluster
     # a generous budget: the stand-in search is instant, and planning must not skip it on a loaded machine
     result = automl.cluster(frame, 4, labels="group", verbose=0, time_budget=600)
     info = result.info["representation"]
-    assert info["chosen"] == "features" and info["runner_up"] == "autoencoder", result.selection
+    assert info["chosen"] == "features", result.selection
     assert result.encoder is None and result.embedding.shape[1] == 5
-    assert set(result.selection["representation"]) == {"features", "autoencoder"}
+    # the blobs' columns share one spread: their unscaled twin ties with the features, the noise comes last
+    assert list(result.selection["representation"]) == ["features", "unscaled", "autoencoder"]
     assert result.selection.loc[result.selection["chosen"], "representation"].item() == "features"
     assert result.scores["acc"] == 1.0
+
+
+def _scaled_blobs(signal_scale: float, noise_columns: int, noise_scale: float, seed: int = 0):
+    """4 blobs in 2 columns scaled by ``signal_scale`` beside pure-noise columns of spread ``noise_scale``."""
+    rng = np.random.default_rng(seed)
+    truth = np.arange(300) % 4
+    centres = np.array([[0, 0], [0, 8], [8, 0], [8, 8]], dtype=float)
+    signal = (centres[truth] + rng.normal(size=(300, 2))) * signal_scale
+    noise = rng.normal(scale=noise_scale, size=(300, noise_columns))
+    frame = pd.DataFrame(np.hstack([signal, noise]),
+                         columns=[f"s{i}" for i in range(2)] + [f"n{i}" for i in range(noise_columns)])
+    frame["group"] = truth
+    return frame
+
+
+@pytest.mark.parametrize("signal_scale, noise_columns, noise_scale, expected", [
+    (100.0, 8, 1.0, "unscaled"),  # the columns' own ranges carry the structure: standardising drowns it in noise
+    (1.0, 1, 100.0, "features"),  # a wide noise column would dominate the raw distances: standardise
+])
+def test_unscaled_columns_win_only_where_their_ranges_carry_the_clusters(signal_scale, noise_columns, noise_scale,
+                                                                         expected):
+    frame = _scaled_blobs(signal_scale, noise_columns, noise_scale)
+    result = automl.cluster(frame, 4, labels="group", verbose=0, time_budget=600, autoencoder=False)
+    assert result.info["representation"]["chosen"] == expected, result.selection
+    assert set(result.selection["representation"]) == {"features", "unscaled"}
+    assert result.scores["acc"] >= 0.95, result.selection
+    # new rows go through the chosen representation's own preprocessing
+    np.testing.assert_array_equal(result.predict(frame.drop(columns="group")), result.labels)
 
 
 def test_pipeline_picks_an_embedding_that_recovers_the_clusters(monkeypatch, noisy_blobs):

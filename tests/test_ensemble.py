@@ -135,3 +135,23 @@ def test_ensemble_row_in_fit_matches_its_members(housing_result):
     assert np.isfinite(row["test_score"]) and row["test_score"] > 0.7
     # it helped on validation, so it leads the board
     assert board.iloc[0]["model"] == "ensemble"
+
+
+def test_selection_reaches_uneven_weights_through_a_worse_even_step():
+    # the weak member only helps at a small weight: an even 1/2-1/2 average is worse than the strong member
+    # alone, 3/4-1/4 is better; a selection that stopped at the first non-improving round would miss it
+    rng = np.random.default_rng(3)
+    n = 4000
+    y = rng.normal(size=n)
+    strong, weak = y + rng.normal(0, 1.0, n), y + rng.normal(0, 2.5, n)
+    data = PreparedData(X_train=np.zeros((n, 1), np.float32), y_train=y, X_val=np.zeros((n, 1), np.float32),
+                        y_val=y, task="regression", metric="r2", n_classes=0, feature_names=["x"])
+    candidates, preds = [], {}
+    for name, out in (("strong", strong), ("weak", weak)):
+        candidates.append(Candidate(name, "test", {}, _Fixed(out), fit_time_s=1.0))
+        preds[name] = Predictions(out, None, out, None)
+    assert np.mean(((strong + weak) / 2 - y) ** 2) > np.mean((strong - y) ** 2)
+    combined = build_ensemble(candidates, preds, data)
+    assert combined is not None
+    weights = dict(combined.params)
+    assert 0.05 <= weights["weak"] <= 0.3 and weights["strong"] == pytest.approx(1 - weights["weak"])

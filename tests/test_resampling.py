@@ -14,7 +14,8 @@ from automl.evaluate.ensemble import BaggedPredictor, ensemble_validation
 from automl.evaluate.leaderboard import Predictions, score_candidates
 from automl.models import get_family
 from automl.models.base import Candidate, PreparedData
-from automl.resampling import (bag_candidates, check_resampling, fold_indices, plan_resampling, rows_data)
+from automl.resampling import (bag_candidates, bagging_order, check_resampling, fold_indices, plan_resampling,
+                               rows_data)
 
 
 # -- policy ----------------------------------------------------------------------------------------------
@@ -118,6 +119,28 @@ def test_out_of_fold_predictions_cover_every_dev_row_from_the_model_that_did_not
     assert len(preds[bagged.name].val_y) == 400
 
 
+def test_refit_of_a_bag_keeps_its_fold_models_and_adds_k_on_every_row(small_task):
+    import time
+
+    from automl.refit import all_rows, refit_best
+
+    X, y, data, family, found = small_task
+    plan = plan_resampling(5, len(y), 30, y_dev=y, task="binary")
+    bagged = bag_candidates(found, {family.name: family}, data, X, y, None, plan, 1e12, 1.07).candidates[0]
+    extra = np.random.default_rng(1).normal(size=(100, 5)).astype(np.float32)  # the test rows join
+    X_all = np.vstack([X, extra])
+    y_all = np.concatenate([y, (extra[:, 0] > 0).astype(np.int64)])
+    outcome = refit_best(bagged, {bagged.name: bagged}, {family.name: family}, all_rows(data, X_all, y_all),
+                         time.monotonic() + 60, row_ratio=500 / 300)
+    refit = outcome.models[bagged.name].predictor
+    searched = bagged.predictor.fold_models
+    assert len(refit.fold_models) == 10 and refit.fold_models[:5] == searched
+    # the new half trained on 4/5 of the 500 labelled rows; the searched half on 4/5 of the 400 dev rows
+    assert {m.coef_.shape for m in refit.fold_models} == {(1, 5)}
+    np.testing.assert_allclose(refit.predict_proba(X), np.mean([m.predict_proba(X) for m in refit.fold_models],
+                                                                   axis=0), rtol=1e-5)
+
+
 def test_fold_fits_run_through_the_joblib_backend(small_task):
     import joblib
 
@@ -138,6 +161,16 @@ def test_a_bag_that_cannot_finish_in_time_keeps_its_holdout_scores(small_task):
     outcome = bag_candidates(found, {family.name: family}, data, X, y, None, plan, time.monotonic() - 1, 1.07)
     assert outcome.candidates[0] is found[0] and not outcome.oof
     assert "s left" in outcome.info["skipped"][found[0].name]
+
+
+def test_each_familys_best_is_bagged_before_any_familys_second():
+    def item(family, score, position):
+        return (score, position, Candidate(f"{family}_{position}", family, {}, None, fit_time_s=1.0))
+
+    scored = [item("xgboost", 0.93, 0), item("xgboost", 0.92, 1), item("xgboost", 0.915, 2),
+              item("catboost", 0.91, 3), item("linear", 0.80, 4), item("catboost", 0.90, 5)]
+    order = [c.name for _, _, c in bagging_order(scored)]
+    assert order == ["xgboost_0", "catboost_3", "linear_4", "xgboost_1", "catboost_5", "xgboost_2"]
 
 
 def test_rows_data_has_no_validation_rows(small_task):

@@ -83,6 +83,8 @@ class Candidate:
     name: str
     data: np.ndarray
     encoder: Any = None
+    # the fitted preprocessing that made ``data`` from the rows, when it is not the pipeline's default one
+    preprocessor: Any = None
     runs: list[Run] = field(default_factory=list)
     # k -> list of label arrays, one per run (filled by quality_by_k)
     partitions: dict[int, list[np.ndarray]] = field(default_factory=dict)

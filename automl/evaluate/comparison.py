@@ -27,7 +27,7 @@ __all__ = ["leading_models", "importance_by_model", "prediction_correlation", "d
 
 # Distributions whose versions decide what a fit produces (missing ones are listed as such).
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "scipy", "keras", "tensorflow", "keras-tuner", "lightgbm",
-             "xgboost", "umap-learn", "shap", "plotly")
+             "xgboost", "catboost", "umap-learn", "shap", "plotly")
 
 
 def leading_models(result, top: int = 3) -> list[str]:
@@ -185,13 +185,19 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
     return "sha256:" + digest.hexdigest()[:16]
 
 
+# Libraries that ship under more than one distribution name (XGBoost's CPU-only wheel is "xgboost-cpu").
+_OTHER_DISTRIBUTIONS = {"xgboost": ("xgboost-cpu",)}
+
+
 def _version(distribution: str) -> str:
     from importlib import metadata
 
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    for name in (distribution, *_OTHER_DISTRIBUTIONS.get(distribution, ())):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
 
 
 def environment() -> dict:

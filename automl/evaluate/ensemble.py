@@ -165,9 +165,10 @@ def build_ensemble(candidates: list[Candidate], preds: dict[str, Predictions], d
     score are considered.
     For label metrics (accuracy, F1, ...) the steps are chosen on the validation
     log loss of the averaged probabilities: it moves with every row, where
-    accuracy moves in steps of one row and would pick members by chance. The
-    selection stops as soon as no addition improves the criterion, and the
-    weights are the members' shares of the selections (they sum to 1).
+    accuracy moves in steps of one row and would pick members by chance. All
+    ``rounds`` are run and the best-scoring prefix is kept, so weights such as
+    3/4 and 1/4 are reachable through a worse 1/2-1/2 step; the weights are the
+    members' shares of the kept selections (they sum to 1).
 
     Returns None when the selection settles on a single model. The result is
     scored like any model and is only ranked first when its validation score
@@ -202,9 +203,12 @@ def build_ensemble(candidates: list[Candidate], preds: dict[str, Predictions], d
     pool = [c for _, c in sorted(scored, key=lambda vc: vc[0], reverse=True)[:max_members]]
     if len(pool) < 2:
         return None
+    # Caruana et al.'s procedure: every round adds the member whose addition scores best, even when the score
+    # dips for a round (a later addition can recover: two models at weights 3/4 and 1/4 are reached through a
+    # worse 1/2-1/2 step), and the best prefix of the rounds is kept; an earlier prefix wins ties (fewer members).
     chosen: list[str] = []
     total = None
-    best_so_far = -np.inf
+    best_value, best_length = -np.inf, 0
     for _ in range(rounds):
         step_best, step_name = -np.inf, None
         for c in pool:
@@ -213,12 +217,14 @@ def build_ensemble(candidates: list[Candidate], preds: dict[str, Predictions], d
             value = criterion(trial)
             if value > step_best:
                 step_best, step_name = value, c.name
-        if step_name is None or (chosen and step_best <= best_so_far):
+        if step_name is None:
             break
         out = val_outputs(step_name)
         total = out if total is None else (total * len(chosen) + out) / (len(chosen) + 1)
         chosen.append(step_name)
-        best_so_far = step_best
+        if step_best > best_value + 1e-12:
+            best_value, best_length = step_best, len(chosen)
+    chosen = chosen[:best_length]
     counts = Counter(chosen)
     if len(counts) < 2:
         return None

@@ -19,7 +19,7 @@ Adding a family::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -182,6 +182,27 @@ class ModelFamily(ABC):
         cannot refit.
         """
         return None
+
+    def fold_seconds(self, candidate: Candidate, row_ratio: float) -> float:
+        """Estimated seconds for one :meth:`fit_fold` of ``candidate`` on ``row_ratio`` times its training rows."""
+        return self.refit_seconds(candidate, row_ratio)
+
+    def fit_fold(self, candidate: Candidate, data: PreparedData, deadline: float):
+        """A fold model of ``candidate``'s configuration (see :mod:`automl.resampling`), or None.
+
+        ``data.X_train`` holds the fold's training rows and ``data.X_val`` the
+        rows it leaves out (the ones its out-of-fold predictions are for). A family
+        that stops early may stop on them, as AutoGluon's bagged models do: each
+        fold model then finds its own round count for its own rows. The default
+        ignores them and refits the fixed configuration (:meth:`refit`).
+        """
+        return self.refit(candidate, without_validation(data), deadline)
+
+
+def without_validation(data: PreparedData) -> PreparedData:
+    """``data`` with its validation rows (and their weights) removed."""
+    return replace(data, X_val=data.X_val[:0], y_val=data.y_val[:0],
+                   sample_weight_val=None if data.sample_weight_val is None else data.sample_weight_val[:0])
 
 
 def balanced_class_weight(y: np.ndarray, n_classes: int, threshold: float = 3.0) -> dict[int, float] | None:

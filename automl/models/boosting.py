@@ -242,9 +242,27 @@ class BoostingFamily(SampledSearch, SklearnFamily):
         # the refit has no validation rows: it grows exactly the rounds early stopping kept
         rounds = int(candidate.info.get("rounds") or self.max_rounds)
         data = refit_sample(data, self.search_rows, self.refit_share, dtype=np.float32)  # all rows unless < 1
+        return self._fit_fixed(candidate, data, deadline, rounds, validate=False)
+
+    def fold_seconds(self, candidate, row_ratio: float) -> float:  # noqa: D102
+        # a fold fit stops early on validation rows as the searched fit did: about the searched cost, by rows
+        return float(candidate.fit_time_s) * row_ratio
+
+    def fit_fold(self, candidate: Candidate, data: PreparedData, deadline: float):  # noqa: D102
+        if not len(data.y_val):
+            return self.refit(candidate, data, deadline)
+        # Each fold model stops early on the rows it leaves out (AutoGluon's bagged models do the same): its
+        # rows differ from the search's, and so does its best round count. Capped at about twice the searched
+        # rounds, so the fold costs what the bagging plan expects.
+        rounds = int(candidate.info.get("rounds") or self.max_rounds)
+        cap = min(self.max_rounds, 2 * rounds + _patience(candidate.params["learning_rate"]))
+        return self._fit_fixed(candidate, data, deadline, cap, validate=True)
+
+    def _fit_fixed(self, candidate: Candidate, data: PreparedData, deadline: float, rounds: int, validate: bool):
+        """``candidate``'s configuration with at most ``rounds`` rounds, or None when it failed or was cut short."""
         model = self.make_estimator(candidate.params, data, rounds=max(1, rounds))
         try:
-            info = self._fit(model, data, deadline, validate=False)
+            info = self._fit(model, data, deadline, validate=validate)
         except (ValueError, MemoryError, FloatingPointError):
             return None
         return None if info["truncated"] else model

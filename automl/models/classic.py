@@ -403,6 +403,26 @@ class GradientBoostingFamily(SampledSearch, SklearnFamily):
         return not grow_within(estimator, "max_iter", rounds, max(20, rounds // 2), deadline,
                                lambda e: e.fit(data.X_train, data.y_train, **_weights(data)))
 
+    def fold_seconds(self, candidate, row_ratio: float) -> float:  # noqa: D102
+        # a fold fit stops early on validation rows as the searched fit did: about the searched cost, by rows
+        return float(candidate.fit_time_s) * row_ratio
+
+    def fit_fold(self, candidate, data, deadline):  # noqa: D102
+        if not len(data.y_val):
+            return self.refit(candidate, data, deadline)
+        # early stopping on the rows the fold leaves out, as the boosting libraries' fold models do
+        # (automl.models.boosting); about twice the searched rounds at most
+        rounds = int(candidate.info.get("rounds", self.max_rounds))
+        estimator = self.make_estimator(candidate.params, data)
+        cap = min(self.max_rounds, 2 * rounds + estimator.n_iter_no_change)
+        try:
+            truncated = grow_within(estimator, "max_iter", cap, max(20, cap // 2), deadline,
+                                    lambda e: e.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val,
+                                                    **_weights(data, validation=True)))
+        except (ValueError, MemoryError, FloatingPointError):
+            return None
+        return None if truncated else estimator
+
     def default_configs(self, data):  # noqa: D102
         n = len(data.y_train)
         small_leaf = 5 if n < 2000 else 20
