@@ -42,6 +42,8 @@ DEFAULT_K = 5
 KFOLD_MIN_BUDGET_S = 10.0
 # Start a candidate's bag only while its estimated time, divided by this, fits in the time left.
 _OPTIMISM = 1.2
+# In the first pass a bag estimated to take more than this share of the time left waits for the cheaper ones.
+DEFER_SHARE = 0.5
 # A bag is stopped once it has run this many times its estimate (plus a second).
 _OVERRUN = 2.0
 # At most this many candidates are bagged (the ensemble rarely uses more).
@@ -297,6 +299,9 @@ def bag_candidates(candidates: list[Candidate], families: dict[str, Any], data: 
                    row_ratio: float) -> BagOutcome:
     """Bag the best candidates (each family's best first, see :func:`bagging_order`) until ``deadline``.
 
+    A bag estimated to need more than :data:`DEFER_SHARE` of the time left is
+    deferred until the cheaper ones have been made.
+
     Parameters
     ----------
     candidates : list of Candidate
@@ -330,34 +335,42 @@ def bag_candidates(candidates: list[Candidate], families: dict[str, Any], data: 
         except Exception:  # noqa: BLE001 -- a model that cannot score is not worth bagging
             value = float("nan")
         scored.append((value if math.isfinite(value) else -math.inf, i, c))
-    for value, i, candidate in bagging_order(scored):
-        family = families.get(candidate.family)
-        if family is None:
-            info["skipped"][candidate.name] = "its family cannot refit a fixed configuration"
-            continue
-        if len(info["bagged"]) >= MAX_BAGGED or not math.isfinite(value):
-            info["skipped"][candidate.name] = f"at most {MAX_BAGGED} models are bagged"
-            continue
-        estimate = plan.k * family.fold_seconds(candidate, row_ratio)
-        left = deadline - time.monotonic()
-        if estimate > _OPTIMISM * left:
-            info["skipped"][candidate.name] = f"needs about {estimate:.1f} s, {max(left, 0.0):.1f} s left"
-            continue
-        begun = time.monotonic()
-        # one bag that runs far past its estimate must not use up the time of the others
-        own_deadline = min(deadline, begun + _OVERRUN * estimate + 1.0)
-        bag, oof, why = bag_one(candidate, family, data, X_dev, y_dev, w_dev, folds, own_deadline)
-        if bag is None:
-            info["skipped"][candidate.name] = why + (f" (estimated {estimate:.1f} s)" if own_deadline < deadline
-                                                     else "")
-            continue
-        outcome.candidates[i] = Candidate(
-            candidate.name, candidate.family, dict(candidate.params), bag, fit_time_s=time.monotonic() - begun,
-            history=candidate.history, info={**candidate.info, "validation": oof.validation,
-                                             "bag_rows": int(len(y_dev)), "bag_k": int(plan.k),
-                                             "searched_fit_time_s": candidate.fit_time_s})
-        outcome.oof[candidate.name] = oof
-        info["bagged"].append(candidate.name)
+    # Two passes: the first defers a bag that would take more than DEFER_SHARE of the time left, so that the
+    # cheaper ones behind it are made first; the second tries the deferred ones with what is left. A bag that
+    # took most of the time and was then cut short left nothing bagged at all (tate_artworks at 30 s).
+    deferred = []
+    for pass_, queue in enumerate((bagging_order(scored), deferred)):
+        for value, i, candidate in queue:
+            family = families.get(candidate.family)
+            if family is None:
+                info["skipped"][candidate.name] = "its family cannot refit a fixed configuration"
+                continue
+            if len(info["bagged"]) >= MAX_BAGGED or not math.isfinite(value):
+                info["skipped"][candidate.name] = f"at most {MAX_BAGGED} models are bagged"
+                continue
+            estimate = plan.k * family.fold_seconds(candidate, row_ratio)
+            left = deadline - time.monotonic()
+            if pass_ == 0 and estimate > DEFER_SHARE * left:
+                deferred.append((value, i, candidate))
+                continue
+            if estimate > _OPTIMISM * left:
+                info["skipped"][candidate.name] = f"needs about {estimate:.1f} s, {max(left, 0.0):.1f} s left"
+                continue
+            begun = time.monotonic()
+            # one bag that runs far past its estimate must not use up the time of the others
+            own_deadline = min(deadline, begun + _OVERRUN * estimate + 1.0)
+            bag, oof, why = bag_one(candidate, family, data, X_dev, y_dev, w_dev, folds, own_deadline)
+            if bag is None:
+                info["skipped"][candidate.name] = why + (f" (estimated {estimate:.1f} s)" if own_deadline < deadline
+                                                         else "")
+                continue
+            outcome.candidates[i] = Candidate(
+                candidate.name, candidate.family, dict(candidate.params), bag, fit_time_s=time.monotonic() - begun,
+                history=candidate.history, info={**candidate.info, "validation": oof.validation,
+                                                 "bag_rows": int(len(y_dev)), "bag_k": int(plan.k),
+                                                 "searched_fit_time_s": candidate.fit_time_s})
+            outcome.oof[candidate.name] = oof
+            info["bagged"].append(candidate.name)
     info["time_s"] = round(time.monotonic() - started, 3)
     return outcome
 

@@ -163,6 +163,23 @@ def test_a_bag_that_cannot_finish_in_time_keeps_its_holdout_scores(small_task):
     assert "s left" in outcome.info["skipped"][found[0].name]
 
 
+def test_a_bag_that_would_take_most_of_the_time_left_waits_for_the_cheaper_ones(small_task):
+    import time
+
+    X, y, data, family, found = small_task
+    plan = plan_resampling(5, len(y), 30, y_dev=y, task="binary")
+    searched = found[0]
+    # the same linear model twice: "slow" claims 1.6 s per fit (8 s for 5 folds), "quick" next to nothing
+    slow = Candidate("slow", "linear", dict(searched.params), searched.predictor, fit_time_s=1.6)
+    quick = Candidate("quick", "linear", dict(searched.params), searched.predictor, fit_time_s=0.001)
+    order = bag_candidates([slow, quick], {family.name: family}, data, X, y, None, plan,
+                           time.monotonic() + 10, row_ratio=1.0).info["bagged"]
+    assert order == ["quick", "slow"]  # 8 s of 10 left: deferred, then made with the time still left
+    roomy = bag_candidates([slow, quick], {family.name: family}, data, X, y, None, plan,
+                           time.monotonic() + 100, row_ratio=1.0).info["bagged"]
+    assert roomy == ["slow", "quick"]
+
+
 def test_each_familys_best_is_bagged_before_any_familys_second():
     def item(family, score, position):
         return (score, position, Candidate(f"{family}_{position}", family, {}, None, fit_time_s=1.0))
