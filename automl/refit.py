@@ -18,8 +18,8 @@ was measured at time_budget=120 on seven benchmark tables (outer 25 % test
 split, seed 0, the chosen model): better on five (caravan_insurance ROC AUC
 +0.012, tate_artworks R² +0.012, hpc_jobs accuracy +0.005, credit_scoring
 +0.004, lending_club_bad +0.002), worse on two (telecom_churn ROC AUC -0.009,
-ames_housing R² -0.004): +0.003 on average, but a longer budget (which leaves time for the refit) then
-made automl worse on those two tables. The searched bag was chosen because its
+ames_housing R² -0.004): +0.003 on average, but a longer budget (which leaves
+time for the refit) then made automl worse on those two tables. The searched bag was chosen because its
 out-of-fold predictions scored best, which favours fold models that happen to be
 good; a fresh draw regresses. Keeping both halves keeps that, adds the rows and
 averages twice as many models (see docs/search.md, "Bagging").
@@ -42,7 +42,7 @@ import numpy as np
 from .evaluate.ensemble import BaggedPredictor, EnsemblePredictor
 from .models.base import Candidate, ModelFamily, PreparedData
 from .parallel import monotonic_deadline, run_tasks, slots, wall_deadline
-from .resampling import bag_one, fold_indices
+from .resampling import bag_one, fold_indices, rows_data
 
 __all__ = ["RefitOutcome", "all_rows", "members_of", "refit_best"]
 
@@ -179,7 +179,7 @@ def _waves(planned: list) -> list[tuple[list, bool]]:
 
 
 def _rebag(candidate: Candidate, family: ModelFamily, data: PreparedData, deadline: float):
-    """``(BaggedPredictor or None, seconds)``: ``candidate``'s bag joined by k fold models trained on k folds of ``data``.
+    """``(BaggedPredictor or None, seconds)``: ``candidate``'s bag joined by k fold models on k folds of ``data``.
 
     The searched fold models stay in the bag: replacing them lost more than the
     extra rows gave where selection had picked a bag whose fold models happened to
@@ -187,8 +187,7 @@ def _rebag(candidate: Candidate, family: ModelFamily, data: PreparedData, deadli
     """
     begun = time.monotonic()
     searched = candidate.predictor
-    k = int(candidate.info.get("bag_k", len(searched.fold_models)))
-    folds = fold_indices(data.y_train, k, data.task, seed=data.seed)
+    folds = fold_indices(data.y_train, len(searched.fold_models), data.task, seed=data.seed)
     bag, _, _ = bag_one(candidate, family, data, data.X_train, data.y_train, data.sample_weight, folds, deadline)
     if bag is None:
         return None, time.monotonic() - begun
@@ -210,10 +209,4 @@ def all_rows(data: PreparedData, X: np.ndarray, y: np.ndarray,
     ``X`` is used as it is (no copy): pass the matrix the splits were cut from.
     ``sample_weight`` holds the user's row weights in the same order (the refit uses them as the search did).
     """
-    from .models import balanced_class_weight
-
-    return PreparedData(
-        X_train=X, y_train=y, X_val=X[:0], y_val=y[:0], task=data.task, metric=data.metric,
-        n_classes=data.n_classes, feature_names=data.feature_names, seed=data.seed,
-        class_weight=balanced_class_weight(y, data.n_classes) if data.n_classes else None,
-        sample_weight=sample_weight, sample_weight_val=None if sample_weight is None else sample_weight[:0])
+    return rows_data(data, X, y, sample_weight)

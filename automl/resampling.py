@@ -367,7 +367,7 @@ def bag_candidates(candidates: list[Candidate], families: dict[str, Any], data: 
             outcome.candidates[i] = Candidate(
                 candidate.name, candidate.family, dict(candidate.params), bag, fit_time_s=time.monotonic() - begun,
                 history=candidate.history, info={**candidate.info, "validation": oof.validation,
-                                                 "bag_rows": int(len(y_dev)), "bag_k": int(plan.k),
+                                                 "bag_rows": int(len(y_dev)),
                                                  "searched_fit_time_s": candidate.fit_time_s})
             outcome.oof[candidate.name] = oof
             info["bagged"].append(candidate.name)

@@ -161,6 +161,8 @@ class ModelFamily(ABC):
     weight: float = 1.0
     # refit seconds per searched second and per unit of row ratio (see refit_seconds)
     refit_cost_factor: float = 1.2
+    # True where fit_fold stops early on the fold's held-out rows (see fold_seconds)
+    folds_stop_early: bool = False
 
     @abstractmethod
     def fit(self, data: PreparedData, budget: Budget, hooks) -> FamilyResult:
@@ -184,7 +186,13 @@ class ModelFamily(ABC):
         return None
 
     def fold_seconds(self, candidate: Candidate, row_ratio: float) -> float:
-        """Estimated seconds for one :meth:`fit_fold` of ``candidate`` on ``row_ratio`` times its training rows."""
+        """Estimated seconds for one :meth:`fit_fold` of ``candidate`` on ``row_ratio`` times its training rows.
+
+        A family whose fold fits stop early (``folds_stop_early``) pays about what
+        the searched fit did, validation rounds included; the others cost a refit.
+        """
+        if self.folds_stop_early:
+            return float(candidate.fit_time_s) * row_ratio
         return self.refit_seconds(candidate, row_ratio)
 
     def fit_fold(self, candidate: Candidate, data: PreparedData, deadline: float):

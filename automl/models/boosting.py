@@ -201,6 +201,7 @@ class BoostingFamily(SampledSearch, SklearnFamily):
     portfolio: list[dict[str, Any]] = []
     # the searched fit also scored the validation rows every round; the refit fits the kept rounds only
     refit_cost_factor = 0.8
+    folds_stop_early = True  # see fit_fold
 
     # --- library side -----------------------------------------------------------------------------------------
     def make_estimator(self, params: dict[str, Any], data: PreparedData, rounds: int | None = None) -> BoostedModel:
@@ -243,10 +244,6 @@ class BoostingFamily(SampledSearch, SklearnFamily):
         rounds = int(candidate.info.get("rounds") or self.max_rounds)
         data = refit_sample(data, self.search_rows, self.refit_share, dtype=np.float32)  # all rows unless < 1
         return self._fit_fixed(candidate, data, deadline, rounds, validate=False)
-
-    def fold_seconds(self, candidate, row_ratio: float) -> float:  # noqa: D102
-        # a fold fit stops early on validation rows as the searched fit did: about the searched cost, by rows
-        return float(candidate.fit_time_s) * row_ratio
 
     def fit_fold(self, candidate: Candidate, data: PreparedData, deadline: float):  # noqa: D102
         if not len(data.y_val):

@@ -366,6 +366,7 @@ class GradientBoostingFamily(SampledSearch, SklearnFamily):
     refit_cost_factor = 0.7
     sample_dtype = np.float64  # it would convert a float32 sample itself
     refit_share = 0.5  # its float64 copy of half the rows is as large as the float32 matrix of all
+    folds_stop_early = True  # see fit_fold
 
     def make_estimator(self, params, data):  # noqa: D102
         rate = params["learning_rate"]
@@ -402,10 +403,6 @@ class GradientBoostingFamily(SampledSearch, SklearnFamily):
         # two chunks at most: each warm-started fit bins the data again
         return not grow_within(estimator, "max_iter", rounds, max(20, rounds // 2), deadline,
                                lambda e: e.fit(data.X_train, data.y_train, **_weights(data)))
-
-    def fold_seconds(self, candidate, row_ratio: float) -> float:  # noqa: D102
-        # a fold fit stops early on validation rows as the searched fit did: about the searched cost, by rows
-        return float(candidate.fit_time_s) * row_ratio
 
     def fit_fold(self, candidate, data, deadline):  # noqa: D102
         if not len(data.y_val):
