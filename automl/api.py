@@ -20,7 +20,7 @@ from .data import (check_number, check_target, drop_missing_target, holdout_shar
 from .search.distributed import WorkerResult, check_families
 from .search.options import NetworkSearch, resolve_network
 from .errors import InputError, SearchWarning, warn
-from .evaluate import build_ensemble, rank, score_candidates
+from .evaluate import build_ensemble, prefer_ensemble, rank, score_candidates
 from .evaluate.comparison import data_fingerprint, environment
 from .evaluate.decision import check_decision_options, decide_all
 from .evaluate.ensemble import ensemble_validation
@@ -28,7 +28,7 @@ from .metrics import get_metric
 from .models import PreparedData, balanced_class_weight, get_family
 from .models.registry import DEFAULT_FAMILIES, OPTIONAL_FAMILIES
 from .parallel import here
-from .preprocess import build_preprocessor, estimate_width, prepare_rows
+from .preprocess import build_preprocessor, estimate_width, one_hot_blocks, prepare_rows
 from .progress import make_hooks
 from .refit import all_rows, refit_best
 from .resampling import bag_candidates, build_stack, check_resampling, plan_resampling
@@ -237,6 +237,7 @@ def fit(
         seed=seed, class_weight=balanced_class_weight(y_train, n_classes) if n_classes else None,
         sample_weight=None if weights is None else weights[order[:n_train]],
         sample_weight_val=None if weights is None else weights[order[n_train:n_train + n_val]],
+        category_blocks=one_hot_blocks(preprocessor),
     )
     w_test = None if weights is None else weights[order[n_train + n_val:]]
     n_dev = n_train + n_val
@@ -287,6 +288,7 @@ def fit(
             board = rank(pd.concat([board, extra_board], ignore_index=True))
             preds.update(extra_preds)
             candidates.append(stacked[0])
+    board, selection = prefer_ensemble(board, preds, prepared)
     models = {c.name: c for c in candidates}
     refitted, refit_info = {}, {"enabled": bool(refit)}
     if refit:
@@ -315,7 +317,7 @@ def fit(
         "seed": seed, "families": [getattr(f, "name", str(f)) for f in family_names], "notes": notes,
         # what a rerun must match: the labelled rows (hashed) and the software and machine of this fit
         "data_fingerprint": data_fingerprint(frame), "environment": environment(),
-        "refit": refit_info, "resampling": resampling_info,
+        "refit": refit_info, "resampling": resampling_info, "selection": selection,
         # a custom metric's function is not saved: its name and direction are, so a loaded result still reads
         "metric_info": get_metric(metric_name, task).describe(), "sample_weight": sample_weight,
         "class_counts": None if dataset.classes is None else

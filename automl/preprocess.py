@@ -20,7 +20,7 @@ from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, StandardScaler
 from .data.schema import ONE_HOT_MAX_LEVELS, TEXT_MAX_COMPONENTS, Schema, text_components, to_float
 
 __all__ = ["build_preprocessor", "prepare_rows", "choose_numeric_scaling", "estimate_width", "SchemaReader",
-           "DatetimeFeatures", "JointScaler", "feature_sources"]
+           "DatetimeFeatures", "JointScaler", "feature_sources", "one_hot_blocks"]
 
 # Standardised values beyond this many deviations are clipped: it keeps heavy
 # tails from dominating linear models and networks; trees are unaffected.
@@ -915,6 +915,22 @@ def feature_sources(preprocessor: Pipeline) -> dict[str, str]:
     if len(sources) != len(names):  # a step this function does not know changed the width
         raise ValueError(f"feature_sources: traced {len(sources)} columns, the pipeline outputs {len(names)}")
     return dict(zip(names, sources))
+
+
+def one_hot_blocks(preprocessor: Pipeline) -> list[list[int]]:
+    """Matrix positions of each one-hot encoded input column's levels, one list per column.
+
+    The boosting families that handle categories natively (LightGBM) read a
+    category code back from each block (:class:`automl.models.boosting.BoostedModel`),
+    so the shared matrix stays the one every family reads. ``preprocessor`` is
+    fitted (:func:`build_preprocessor`); the lists follow the input columns and
+    there are none when no column was one-hot encoded.
+    """
+    blocks: dict[str, list[int]] = {}
+    for position, (name, source) in enumerate(feature_sources(preprocessor).items()):
+        if name.startswith("categorical__"):  # the one-hot transformer's prefix (build_preprocessor)
+            blocks.setdefault(source, []).append(position)
+    return list(blocks.values())
 
 
 def _step_sources(step, sources: list[str]) -> list[str]:

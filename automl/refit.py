@@ -115,8 +115,9 @@ def refit_best(best: Candidate, candidates: dict[str, Candidate], families: dict
         chosen = []
         for name, candidate, family in wave:
             bagged = isinstance(candidate.predictor, BaggedPredictor)
-            # a bag re-bags: the time the bag took, scaled by the rows
-            estimate = (float(candidate.fit_time_s) * len(data.y_train) / max(int(candidate.info.get("bag_rows", 1)), 1)
+            # a bag re-bags once: the time one set of its folds took, scaled by the rows
+            estimate = (float(candidate.fit_time_s) / int(candidate.info.get("bag_sets") or 1) * len(data.y_train)
+                        / max(int(candidate.info.get("bag_rows", 1)), 1)
                         if bagged else family.refit_seconds(candidate, row_ratio))
             # estimates are rough; a refit that runs out of time is stopped at the deadline and dropped
             if estimate > _OPTIMISM * left:
@@ -179,7 +180,7 @@ def _waves(planned: list) -> list[tuple[list, bool]]:
 
 
 def _rebag(candidate: Candidate, family: ModelFamily, data: PreparedData, deadline: float):
-    """``(BaggedPredictor or None, seconds)``: ``candidate``'s bag joined by k fold models on k folds of ``data``.
+    """``(BaggedPredictor or None, seconds)``: ``candidate``'s bag and a bag of k fold models on k folds of ``data``.
 
     The searched fold models stay in the bag: replacing them lost more than the
     extra rows gave where selection had picked a bag whose fold models happened to
@@ -187,11 +188,14 @@ def _rebag(candidate: Candidate, family: ModelFamily, data: PreparedData, deadli
     """
     begun = time.monotonic()
     searched = candidate.predictor
-    folds = fold_indices(data.y_train, len(searched.fold_models), data.task, seed=data.seed)
+    k = int(candidate.info.get("bag_k") or len(searched.fold_models))
+    folds = fold_indices(data.y_train, k, data.task, seed=data.seed)
     bag, _, _ = bag_one(candidate, family, data, data.X_train, data.y_train, data.sample_weight, folds, deadline)
     if bag is None:
         return None, time.monotonic() - begun
-    joined = BaggedPredictor(list(searched.fold_models) + list(bag.fold_models), searched.task, searched.n_classes)
+    # half the weight each, however many sets of folds the search's bag has (resampling._repeat_bags): the
+    # measured 50/50 split, and the models that saw every row are not outvoted by the searched sets
+    joined = BaggedPredictor([searched, bag], searched.task, searched.n_classes)
     return joined, time.monotonic() - begun
 
 

@@ -96,7 +96,9 @@ class FitResult:
         is better (an RMSE appears as ``-rmse``).
     target : str
     leaderboard : DataFrame
-        One row per model, best validation score first; columns ``model``,
+        One row per model, best validation score first (except an ensemble
+        ranked first because the single model above it led by less than the
+        noise, ``info["selection"]``, see :func:`automl.evaluate.prefer_ensemble`); columns ``model``,
         ``family``, ``params``, ``train_score``, ``val_score``, ``test_score``,
         ``gap`` (train minus validation: the overfitting signal), ``fit_time_s``,
         ``predict_time_s``, ``validation`` (``"5-fold"`` where the model was

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import automl
@@ -285,3 +286,30 @@ def test_catboost_refits_large_frames_on_a_share_of_the_rows(cancer):
     # a share of the labelled rows, never fewer than the search used
     assert refit is not None and [x.shape[0] for x in seen] == [max(200, int(len(y) * family.refit_share))]
     assert seen[0].dtype == np.float32 and refit.estimator.tree_count_ == best.info["rounds"]
+
+
+def test_category_codes_read_the_level_of_each_one_hot_block():
+    X = np.array([[0.5, 0, 1, 0, 1, 0],
+                  [1.5, 1, 0, 0, 0, 1],
+                  [2.5, 0, 0, 0, 0, 1]], dtype=np.float32)  # the last row has no level in the first block
+    codes = boosting.category_codes(X, [[1, 2, 3], [4, 5]])
+    np.testing.assert_array_equal(codes, np.array([[1, 0], [0, 1], [np.nan, 1]], dtype=np.float32))
+    model = boosting.BoostedModel(None, "binary", 2, category_blocks=[[1, 2, 3], [4, 5]])
+    assert model.features(X).shape == (3, 8) and model.code_columns(6) == [6, 7]
+
+
+def test_lightgbm_reads_one_hot_columns_as_native_categories(tmp_path):
+    # the class is set by which half of 24 cities a row is in: a grouping of levels, what native splits find
+    rng = np.random.default_rng(0)
+    cities = np.array([f"city_{i}" for i in range(24)])
+    frame = pd.DataFrame({"city": rng.choice(cities, 900), "x": rng.normal(size=900)})
+    north = set(cities[rng.permutation(24)[:12]])
+    frame["y"] = np.where(frame["city"].isin(north) ^ (rng.random(900) < 0.1), "north", "south")
+    result = automl.fit(frame, "y", families=["lightgbm"], time_budget=6, verbose=0, resampling="holdout")
+    params = list(result.trials["params"])
+    assert params[0].get("categories") == "native" and "categories" not in params[1]  # then the one-hot variant
+    assert result.leaderboard["test_score"].iloc[0] > 0.85
+    fresh = pd.DataFrame({"city": ["city_0", "atlantis"], "x": [0.0, 0.0]})  # a level never seen: read as missing
+    assert set(result.predict(fresh)) <= {"north", "south"}
+    result.save(tmp_path / "native")
+    np.testing.assert_array_equal(automl.load(tmp_path / "native").predict(fresh), result.predict(fresh))

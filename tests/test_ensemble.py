@@ -155,3 +155,42 @@ def test_selection_reaches_uneven_weights_through_a_worse_even_step():
     assert combined is not None
     weights = dict(combined.params)
     assert 0.05 <= weights["weak"] <= 0.3 and weights["strong"] == pytest.approx(1 - weights["weak"])
+
+
+def _board_of(names_scores):
+    import pandas as pd
+
+    return pd.DataFrame({"model": [n for n, _ in names_scores], "val_score": [s for _, s in names_scores]})
+
+
+def test_the_ensemble_is_chosen_when_a_single_models_lead_is_within_the_noise():
+    from automl.evaluate import prefer_ensemble
+    from automl.metrics import get_metric
+
+    data, candidates, preds = _noisy_members("binary", n=600)
+    accuracy = get_metric("accuracy", "binary")
+    y = data.y_val
+    # the "single" model is the ensemble's output with 20 wrong rows turned right and 17 right rows turned
+    # wrong: it leads by 3 rows of 600 (0.005), less than resampling moves a difference made on 37 rows
+    ensemble = np.mean([preds[c.name].val_proba for c in candidates], axis=0)
+    single = ensemble.copy()
+    right = ensemble.argmax(axis=1) == y
+    flipped = np.concatenate([np.flatnonzero(~right)[:20], np.flatnonzero(right)[:17]])
+    single[flipped] = single[flipped][:, ::-1]
+    preds = {"single": Predictions(single.argmax(axis=1), single, single.argmax(axis=1), single),
+             "ensemble": Predictions(ensemble.argmax(axis=1), ensemble, ensemble.argmax(axis=1), ensemble)}
+    scores = [(n, accuracy.oriented(y, p.val_pred, p.val_proba)) for n, p in preds.items()]
+    board, info = prefer_ensemble(_board_of(scores), preds, data)
+    assert list(board["model"]) == ["ensemble", "single"]
+    assert info["chosen"] == "ensemble" and info["over"] == "single"
+    assert info["lead"] == pytest.approx(3 / 600) and info["lead"] < info["noise"]
+    # a clear lead (every row the ensemble gets wrong, the single model gets right) keeps the single model first
+    better = ensemble.copy()
+    misses = np.flatnonzero(ensemble.argmax(axis=1) != y)
+    better[misses] = better[misses][:, ::-1]
+    preds["single"] = Predictions(better.argmax(axis=1), better, better.argmax(axis=1), better)
+    scores = [(n, accuracy.oriented(y, p.val_pred, p.val_proba)) for n, p in preds.items()]
+    board, info = prefer_ensemble(_board_of(scores), preds, data)
+    assert list(board["model"]) == ["single", "ensemble"] and info["chosen"] == "single"
+    assert info["over"] == "ensemble"
+    assert info["lead"] > info["noise"]

@@ -12,7 +12,7 @@ from automl.evaluate import EnsemblePredictor
 from automl.evaluate.explain import _output_fn
 from automl.models.base import Candidate
 from automl.models.boosting import BoostedModel
-from automl.preprocess import feature_sources
+from automl.preprocess import feature_sources, one_hot_blocks
 
 
 def _table(n=600, seed=0, task="binary"):
@@ -53,6 +53,16 @@ def binary():
 
         booster = lightgbm.LGBMClassifier(n_estimators=40, verbose=-1).fit(prepared, labels)
         extra["lightgbm"] = Candidate("lightgbm", "lightgbm", {}, BoostedModel(booster, "binary", 2), 0.0)
+        # one reading "colour" as a native category code beside the matrix: contributions add up only if
+        # the code's share is folded back onto the colour's one-hot columns
+        native = BoostedModel(None, "binary", 2, category_blocks=one_hot_blocks(result.preprocessor))
+        codes = native.code_columns(prepared.shape[1])
+        seen = native.features(prepared)
+        seen[:, native.category_blocks[0]] = 0.0  # constant one-hot levels: the trees must split on the code
+        native.estimator = lightgbm.LGBMClassifier(n_estimators=40, verbose=-1).fit(
+            seen, labels, categorical_feature=codes)
+        assert native.estimator.feature_importances_[codes].sum() > 0  # the trees split on the code
+        extra["lightgbm_native"] = Candidate("lightgbm_native", "lightgbm", {}, native, 0.0)
     except ImportError:
         pass
     board = pd.concat([result.leaderboard, pd.DataFrame({"model": list(extra), "family": list(extra)})],
@@ -76,6 +86,7 @@ def _explained_output(result, frame, contrib):
     ("ensemble", "auto", None),
     ("knn", "auto", "permutation"),
     ("lightgbm", "auto", "tree_path_dependent"),
+    ("lightgbm_native", "auto", "tree_path_dependent"),
 ])
 def test_contributions_add_up_to_the_model_output(binary, model, output, method):
     result, frame = binary

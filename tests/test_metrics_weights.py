@@ -166,6 +166,6 @@ def test_bagged_folds_train_with_the_weights(poisoned):
     result = automl.fit(frame, "target", sample_weight="w", families=["linear"], time_budget=10, verbose=0,
                         ensemble=False, refit=False, resampling=3)
     row = result.leaderboard.iloc[0]
-    assert row["validation"] == "3-fold", result.info["resampling"]
+    assert row["validation"].startswith("3-fold"), result.info["resampling"]
     # every fold model ignored the zero-weight (flipped) rows, or the out-of-fold and test scores would be ~0.6
     assert row["val_score"] > 0.85 and row["test_score"] > 0.85, row

@@ -416,3 +416,14 @@ def test_cluster_maps_draw_a_stratified_sample():
     rare = int((labels == 3).sum())
     assert abs(counts["cluster 3"] - 5000 * rare / n) <= 1  # every cluster keeps its share
     assert fig.data[0].type == "scatter"  # few enough points for SVG
+
+
+def test_the_summary_says_why_an_ensemble_is_first_despite_a_higher_single_score():
+    from automl.metrics import get_metric
+    from automl.report.fit_report import _selection_note
+
+    accuracy = get_metric("accuracy", "binary")
+    note = _selection_note({"chosen": "ensemble", "over": "lightgbm", "lead": 0.0015, "noise": 0.0046}, accuracy)
+    assert "lightgbm" in note and "0.0015" in note and "0.0046" in note
+    assert _selection_note({"chosen": "lightgbm", "over": "ensemble", "lead": 0.02, "noise": 0.004}, accuracy) == ""
+    assert _selection_note(None, accuracy) == ""

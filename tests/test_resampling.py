@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,7 +101,8 @@ def small_task():
 def test_out_of_fold_predictions_cover_every_dev_row_from_the_model_that_did_not_see_it(small_task):
     X, y, data, family, found = small_task
     plan = plan_resampling(5, len(y), 30, y_dev=y, task="binary")
-    outcome = bag_candidates(found, {family.name: family}, data, X, y, None, plan, deadline=1e12, row_ratio=1.07)
+    outcome = bag_candidates(found, {family.name: family}, data, X, y, None, plan, deadline=1e12, row_ratio=1.07,
+                             max_sets=1)
     assert outcome.info["bagged"] == [found[0].name] and not outcome.info["skipped"]
     bagged = outcome.candidates[0]
     assert isinstance(bagged.predictor, BaggedPredictor) and len(bagged.predictor.fold_models) == 5
@@ -126,19 +129,42 @@ def test_refit_of_a_bag_keeps_its_fold_models_and_adds_k_on_every_row(small_task
 
     X, y, data, family, found = small_task
     plan = plan_resampling(5, len(y), 30, y_dev=y, task="binary")
-    bagged = bag_candidates(found, {family.name: family}, data, X, y, None, plan, 1e12, 1.07).candidates[0]
+    bagged = bag_candidates(found, {family.name: family}, data, X, y, None, plan, 1e12, 1.07,
+                            max_sets=2).candidates[0]  # two sets of 5 fold models
     extra = np.random.default_rng(1).normal(size=(100, 5)).astype(np.float32)  # the test rows join
     X_all = np.vstack([X, extra])
     y_all = np.concatenate([y, (extra[:, 0] > 0).astype(np.int64)])
     outcome = refit_best(bagged, {bagged.name: bagged}, {family.name: family}, all_rows(data, X_all, y_all),
                          time.monotonic() + 60, row_ratio=500 / 300)
     refit = outcome.models[bagged.name].predictor
-    searched = bagged.predictor.fold_models
-    assert len(refit.fold_models) == 10 and refit.fold_models[:5] == searched
-    # the new half trained on 4/5 of the 500 labelled rows; the searched half on 4/5 of the 400 dev rows
-    assert {m.coef_.shape for m in refit.fold_models} == {(1, 5)}
-    np.testing.assert_allclose(refit.predict_proba(X), np.mean([m.predict_proba(X) for m in refit.fold_models],
-                                                                   axis=0), rtol=1e-5)
+    searched, added = refit.fold_models
+    assert searched is bagged.predictor and len(searched.fold_models) == 10
+    assert len(added.fold_models) == 5  # k = 5 more, not one per searched fold model
+    # the new five trained on 4/5 of the 500 labelled rows; the searched ten on 4/5 of the 400 dev rows;
+    # each half weighs half, however many sets the searched bag has
+    assert {m.coef_.shape for m in added.fold_models} == {(1, 5)}
+    halves = [np.mean([m.predict_proba(X) for m in bag.fold_models], axis=0) for bag in (searched, added)]
+    np.testing.assert_allclose(refit.predict_proba(X), np.mean(halves, axis=0), rtol=1e-5)
+
+
+def test_time_left_buys_further_bag_sets_on_other_folds(small_task):
+    X, y, data, family, found = small_task
+    plan = plan_resampling(5, len(y), 30, y_dev=y, task="binary")
+    outcome = bag_candidates(found, {family.name: family}, data, X, y, None, plan, 1e12, 1.07, max_sets=3)
+    bagged, oof = outcome.candidates[0], outcome.oof[found[0].name]
+    assert len(bagged.predictor.fold_models) == 15 and bagged.info["bag_sets"] == 3
+    assert bagged.info["validation"] == oof.validation == "5-fold x3"
+    # each row's out-of-fold probability is the mean over the sets of the one model per set that left it out
+    expected = np.zeros((len(y), 2))
+    for set_ in range(3):
+        folds = fold_indices(y, 5, "binary", seed=set_)
+        for member, rows in zip(bagged.predictor.fold_models[5 * set_:5 * set_ + 5], folds):
+            expected[rows] += member.predict_proba(X[rows]) / 3
+    np.testing.assert_allclose(oof.proba, expected, rtol=1e-6)
+    # the time kept for the refit is not spent on further sets
+    kept = bag_candidates(found, {family.name: family}, data, X, y, None, plan, time.monotonic() + 5, 1.07,
+                          reserve_share=1e6)
+    assert len(kept.candidates[0].predictor.fold_models) == 5 and kept.candidates[0].info["bag_sets"] == 1
 
 
 def test_fold_fits_run_through_the_joblib_backend(small_task):
@@ -252,8 +278,12 @@ def test_fit_bags_ranks_out_of_fold_and_stays_in_budget(bagged_fit):
     assert info["kind"] == "kfold" and info["k"] == 3 and "resampling=3" in info["reason"]
     assert set(info["bagged"]) == {"linear", "lightgbm"}
     board = r.leaderboard
-    assert set(board["validation"]) <= {"3-fold", "holdout"}
-    assert (board.loc[board["model"].isin(["linear", "lightgbm"]), "validation"] == "3-fold").all()
+    # "3-fold", or "3-fold x2" ... where time was left for further sets of folds
+    assert board["validation"].str.fullmatch(r"3-fold( x[2-4])?|holdout").all()
+    assert board.loc[board["model"].isin(["linear", "lightgbm"]), "validation"].str.startswith("3-fold").all()
+    assert set(info["bag_sets"]) <= {"linear", "lightgbm"}
+    if (r.info["selection"] or {}).get("chosen") == "ensemble":  # first although a single model led, by noise
+        board = board.iloc[1:]
     held_out = board["validation"].eq("holdout")
     assert held_out.is_monotonic_increasing  # bagged models rank before those that kept holdout scores
     assert board.loc[~held_out, "val_score"].is_monotonic_decreasing
@@ -319,5 +349,5 @@ def test_fit_with_stack_adds_an_out_of_fold_row(breast_cancer_df):
     r = automl.fit(breast_cancer_df.iloc[:300], "target", families=[LinearFamily(max_configs=2),
                    LightGBMFamily(max_configs=2)], time_budget=60, verbose=0, resampling=3, stack=True, refit=False)
     row = r.leaderboard.set_index("model").loc["stack"]
-    assert row["validation"] == "3-fold" and 0.85 < row["val_score"] <= 1.0 and row["test_score"] > 0.85
+    assert row["validation"].startswith("3-fold") and 0.85 < row["val_score"] <= 1.0 and row["test_score"] > 0.85
     assert r.predict(breast_cancer_df.head(5)).shape == (5,)

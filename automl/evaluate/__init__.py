@@ -7,8 +7,8 @@ only draws them.
 """
 
 from .curves import Diagnostics, diagnose
-from .ensemble import BaggedPredictor, EnsemblePredictor, StackPredictor, build_ensemble
+from .ensemble import BaggedPredictor, EnsemblePredictor, StackPredictor, build_ensemble, prefer_ensemble
 from .leaderboard import LEADERBOARD_COLUMNS, OutOfFold, Predictions, rank, score_candidates
 
 __all__ = ["BaggedPredictor", "Diagnostics", "EnsemblePredictor", "LEADERBOARD_COLUMNS", "OutOfFold", "Predictions",
-           "StackPredictor", "build_ensemble", "diagnose", "rank", "score_candidates"]
+           "StackPredictor", "build_ensemble", "diagnose", "prefer_ensemble", "rank", "score_candidates"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 
 from ..metrics import get_metric
 from ..models.base import Candidate, PreparedData
@@ -171,8 +172,9 @@ def build_ensemble(candidates: list[Candidate], preds: dict[str, Predictions], d
     members' shares of the kept selections (they sum to 1).
 
     Returns None when the selection settles on a single model. The result is
-    scored like any model and is only ranked first when its validation score
-    is the best.
+    scored like any model and ranked first when its validation score is the
+    best, or when the best single model's lead is within the noise
+    (:func:`prefer_ensemble`).
     """
     metric = get_metric(data.metric, data.task)
     regression = data.task == "regression"
@@ -260,3 +262,71 @@ def ensemble_validation(candidate: Candidate, preds: dict[str, Predictions]) -> 
         pred = proba.argmax(axis=1)
     first = records[0]
     return OutOfFold(pred, proba, first.val_y, first.val_weight, first.validation)
+
+
+def prefer_ensemble(board: pd.DataFrame, preds: dict[str, Predictions], data: PreparedData, *,
+                    resamples: int = 100) -> tuple[pd.DataFrame, dict | None]:
+    """Rank the ensemble first when the single model above it leads by less than the noise of that comparison.
+
+    Ranking by validation score picks, among near ties, whichever model the
+    validation rows happen to favour; the ensemble averages several models, and
+    its score varies less from one draw of rows to the next. The noise is the
+    standard deviation of the lead over ``resamples`` bootstrap draws of the
+    validation rows (out-of-fold rows for bagged models), paired: both models are
+    scored on the same draw. Measured on credit_scoring at 120 s (accuracy on
+    2,672 out-of-fold rows): LightGBM led the ensemble by 0.0015 (4 rows) and
+    was chosen, 0.803 on the outer test rows against the ensemble's 0.811.
+
+    Parameters
+    ----------
+    board : DataFrame
+        Ranked leaderboard (:func:`rank`) with an ``ensemble`` row.
+    preds : dict of str to Predictions
+    data : PreparedData
+        Task, metric and seed.
+    resamples : int, default=100
+
+    Returns
+    -------
+    board : DataFrame
+        ``board``, with the ensemble's row moved to the top when it is preferred.
+    info : dict or None
+        ``chosen``, ``over`` (the other of the two), ``lead`` (the single model's) and ``noise``;
+        None when there was nothing to compare (no ensemble, or it is first already).
+    """
+    names = list(board["model"])
+    if "ensemble" not in names or names[0] == "ensemble":
+        return board, None
+    top, ens = preds.get(names[0]), preds.get("ensemble")
+    if top is None or ens is None:
+        return board, None
+    y, w = ens.truth(data)
+    if not np.array_equal(top.truth(data)[0], y):  # validated on other rows (holdout vs out-of-fold): no pairing
+        return board, None
+    metric = get_metric(data.metric, data.task)
+    rng = np.random.default_rng(data.seed)
+
+    def score(record: Predictions, rows: np.ndarray) -> float:
+        proba = None if record.val_proba is None else record.val_proba[rows]
+        return metric.oriented(y[rows], record.val_pred[rows], proba, None if w is None else w[rows])
+
+    leads = []
+    for _ in range(resamples):
+        rows = rng.integers(0, len(y), len(y))
+        try:
+            leads.append(score(top, rows) - score(ens, rows))
+        except ValueError:  # a draw without some class: the metric is undefined there
+            continue
+    leads = np.asarray(leads, dtype=float)
+    leads = leads[np.isfinite(leads)]
+    scores = board.set_index("model")["val_score"]
+    lead = float(scores[names[0]] - scores["ensemble"])
+    if len(leads) < resamples // 2 or not np.isfinite(lead):
+        return board, None
+    noise = float(leads.std())
+    info = {"lead": round(lead, 6), "noise": round(noise, 6)}
+    if lead >= noise:
+        return board, {"chosen": names[0], "over": "ensemble", **info}
+    at = names.index("ensemble")
+    order = [at] + [i for i in range(len(names)) if i != at]
+    return board.iloc[order].reset_index(drop=True), {"chosen": "ensemble", "over": names[0], **info}

@@ -218,7 +218,7 @@ def _unwrap(predictor):
     """The library estimator inside automl's boosting wrapper, when it gives the same outputs (else itself)."""
     from ..models.boosting import BoostedModel
 
-    if isinstance(predictor, BoostedModel) and (
+    if isinstance(predictor, BoostedModel) and not getattr(predictor, "category_blocks", None) and (
             predictor.classes is None or np.array_equal(predictor.classes, np.arange(predictor.n_classes))):
         return predictor.estimator
     return predictor
@@ -236,11 +236,42 @@ def _parts(predictor, task, space, classes, n_out, background, groups, rng, shap
                 part.weight *= float(weight)
                 parts.append(part)
         return parts
+    codes = _codes_part(predictor, task, space, classes, n_out, background, shap)
+    if codes is not None:
+        return [codes]
     for build in (_tree_part, _linear_part):
         part = build(_unwrap(predictor), task, space, classes, n_out, background, shap)
         if part is not None:
             return [part]
     return [_permutation_part(_output_fn(predictor, task, space, classes), background, groups, rng)]
+
+
+def _codes_part(predictor, task, space, classes, n_out, background, shap) -> _Part | None:
+    """TreeSHAP of a boosted model that reads category codes besides the matrix (None for any other model).
+
+    The tree explainer sees what the trees read, ``predictor.features(X)``; each code's
+    contribution is then added to the first column of its one-hot block, so folding the
+    prepared features onto input columns gives the category all of its share.
+    """
+    from ..models.boosting import BoostedModel
+
+    blocks = getattr(predictor, "category_blocks", None) if isinstance(predictor, BoostedModel) else None
+    if not blocks:
+        return None
+    plain = BoostedModel(predictor.estimator, predictor.task, predictor.n_classes, predictor.classes, predictor.params)
+    part = _tree_part(_unwrap(plain), task, space, classes, n_out, predictor.features(background), shap)
+    if part is None:
+        return None
+    width, explain = background.shape[1], part.explain
+
+    def run(X):
+        values = explain(predictor.features(X))
+        folded = values[:, :width].copy()
+        for j, block in enumerate(blocks):
+            folded[:, block[0]] += values[:, width + j]
+        return folded
+    part.explain = run
+    return part
 
 
 def _is_linear(predictor) -> bool:
@@ -253,8 +284,12 @@ def _auto_space(predictor, task: str) -> str:
     """Where ``predictor`` is additive: log-odds for linear and boosted classifiers, else probability."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    from ..models.boosting import BoostedModel
+
     if task == "regression":
         return "value"
+    if isinstance(predictor, BoostedModel):  # one that reads category codes is not unwrapped (_unwrap)
+        predictor = predictor.estimator
     additive_in_log_odds = _is_linear(predictor) or isinstance(predictor, HistGradientBoostingClassifier) or \
         type(predictor).__module__.split(".")[0] in ("lightgbm", "xgboost", "catboost")
     return "log_odds" if additive_in_log_odds else "probability"

@@ -58,6 +58,10 @@ class PreparedData:
         and validation rows. Families pass ``sample_weight`` to their fits (times
         the class weights of a ``class_weight`` configuration) and stop early on
         validation scores weighted by ``sample_weight_val``.
+    category_blocks : list of list of int, optional
+        Matrix columns of each one-hot encoded input column's levels
+        (:func:`automl.preprocess.one_hot_blocks`): families that handle
+        categories natively read a category code back from each block.
     """
 
     X_train: np.ndarray
@@ -72,6 +76,7 @@ class PreparedData:
     class_weight: dict[int, float] | None = None
     sample_weight: np.ndarray | None = None
     sample_weight_val: np.ndarray | None = None
+    category_blocks: list[list[int]] | None = None
 
     @property
     def is_classification(self) -> bool:

@@ -69,7 +69,7 @@ def fit_summary(result) -> list[tuple[str, str]]:
          if isinstance(info.get("rows"), int) else "unknown"),
         ("Splits", " · ".join(f"{k} {v:,}" for k, v in splits.items()) if splits else "unknown"),
         ("Metric", f"{metric.name} ({'higher' if metric.greater_is_better else 'lower'} is better)"),
-        ("Best model", str(best["model"])),
+        ("Best model", str(best["model"]) + _selection_note(info.get("selection"), metric)),
         (f"Best validation {metric.name}", _fmt(_natural(metric, best["val_score"]))),
         (f"Best test {metric.name}", _fmt(_natural(metric, best["test_score"]))),
         ("Time budget", _seconds(info.get("time_budget_s"))),
@@ -86,6 +86,15 @@ def fit_summary(result) -> list[tuple[str, str]]:
     dropped = len(result.schema.dropped)
     pairs.insert(4, ("Columns used", f"{used} used · {dropped} dropped"))
     return pairs
+
+
+def _selection_note(selection, metric) -> str:
+    """Why the ensemble is first although a single model scored higher on validation (empty otherwise)."""
+    if not selection or selection.get("chosen") != "ensemble":
+        return ""
+    return (f" (chosen over {selection['over']}, whose validation {metric.name} was higher by "
+            f"{selection['lead']:.4g}: less than the {selection['noise']:.4g} that resampling the validation "
+            "rows moves that difference)")
 
 
 def fit_sections(result) -> list[Section]:
