@@ -288,7 +288,9 @@ def _auto_space(predictor, task: str) -> str:
 
     if task == "regression":
         return "value"
-    if isinstance(predictor, BoostedModel):  # one that reads category codes is not unwrapped (_unwrap)
+    if isinstance(predictor, BoostedModel) and getattr(predictor, "category_blocks", None):
+        # _unwrap keeps a model that reads category codes wrapped (its trees read more columns than the
+        # matrix); its library estimator is what says whether it is additive in log-odds
         predictor = predictor.estimator
     additive_in_log_odds = _is_linear(predictor) or isinstance(predictor, HistGradientBoostingClassifier) or \
         type(predictor).__module__.split(".")[0] in ("lightgbm", "xgboost", "catboost")
