@@ -234,3 +234,48 @@ def test_short_budget_skips_the_search_and_says_why(monkeypatch):
     result = automl.cluster(frame, 4, labels="group", verbose=0, time_budget=2)
     assert result.info["representation"]["chosen"] == "features"
     assert result.info["representation"]["skipped"]["autoencoder"].startswith("time")
+
+
+def _graph_of(X, neighbours: int = 10):
+    from sklearn.neighbors import kneighbors_graph
+
+    graph = kneighbors_graph(X, neighbours, mode="connectivity")
+    return graph.maximum(graph.T)
+
+
+def test_merging_joins_the_pieces_of_a_group_and_never_two_groups():
+    from automl.clustering.methods import fit_clustering, merge_components
+
+    X, truth = blobs(240, k=3)[0].drop(columns="group").to_numpy(dtype=np.float32), np.arange(240) % 3
+    graph = _graph_of(X)
+    # each group cut in two along its first column: six pieces, merged back to three along the graph
+    pieces = truth * 2 + (X[:, 0] > np.array([np.median(X[truth == g, 0]) for g in range(3)])[truth])
+    mapping = merge_components(pieces, graph, 3)
+    assert sorted(np.unique(mapping)) == [0, 1, 2]
+    assert label_scores(truth, mapping[pieces])["ari"] == pytest.approx(1.0)
+    # the same through a mixture with twice the components: labels, predict and summed probabilities agree
+    clustering = fit_clustering(X, "gmm", 3, seed=0, components=6, graph=graph)
+    assert label_scores(truth, clustering.labels)["ari"] == pytest.approx(1.0)
+    proba = clustering.predict_proba(X)
+    assert proba.shape == (240, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    assert (proba.argmax(axis=1) == clustering.predict(X)).all() and (clustering.predict(X) == clustering.labels).all()
+
+
+def test_refine_keeps_the_plain_mixture_when_merging_gains_nothing():
+    from types import SimpleNamespace
+
+    from automl.clustering.selection import Run, refine_partitions
+
+    X = blobs(240, k=3)[0].drop(columns="group").to_numpy(dtype=np.float32)
+    graph = SimpleNamespace(graph_=_graph_of(X))
+    c = Candidate("features", X, runs=[Run(s, X, graph) for s in run_seeds(0, 3)])
+    quality_by_k(c, "gmm", [3])
+    before = c.curve.copy()
+    refine_partitions(c, "gmm", 3)
+    # round, separate blobs: the plain mixture is right, a merged one is the same partition at best
+    assert 3 not in c.components and c.curve.equals(before)
+    # no neighbour graph (clustering the representation itself): nothing to merge along
+    bare = Candidate("features", X, runs=[Run(s, X) for s in run_seeds(0, 3)])
+    quality_by_k(bare, "gmm", [3])
+    refine_partitions(bare, "gmm", 3)
+    assert not bare.components

@@ -38,7 +38,8 @@ from sklearn import metrics as skm
 from ..errors import InputError
 
 __all__ = ["METHODS", "Clustering", "check_method", "make_manifold", "fit_clustering", "select_k",
-           "cluster_scores", "label_scores", "criterion_for", "warm_umap", "clustering_accuracy", "cluster_profiles", "k_range_for"]
+           "cluster_scores", "label_scores", "criterion_for", "warm_umap", "clustering_accuracy", "cluster_profiles", "k_range_for",
+           "merge_components"]
 
 # name -> (space, algorithm); space "manifold" means UMAP of the embedding first.
 METHODS = {
@@ -165,7 +166,19 @@ class Clustering:
         return self.model.predict_proba(Z) if hasattr(self.model, "predict_proba") else None
 
 
-def _fit_algorithm(Z: np.ndarray, algorithm: str, k: int | None, seed: int, n_init: int = 3):
+def _fit_algorithm(Z: np.ndarray, algorithm: str, k: int | None, seed: int, n_init: int = 3, *,
+                   components: int | None = None, graph=None):
+    """Fit ``algorithm`` with ``k`` clusters on ``Z``; return ``(model, labels)``.
+
+    With ``components`` > k and a neighbour ``graph`` (a mixture on the UMAP manifold), the mixture
+    is fitted with that many components which are then merged down to k along the graph
+    (:func:`merge_components`); the model returned maps components to clusters.
+    """
+    if components is not None and k is not None and components > k and graph is not None:
+        model, parts = _fit_algorithm(Z, algorithm, components, seed, n_init)
+        # every component gets a cluster, including one that took no fitted row but may take a new one
+        mapping = merge_components(parts, graph, k, n_labels=components)
+        return _Relabelled(model, mapping), mapping[parts]
     from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
     from sklearn.mixture import GaussianMixture
 
@@ -191,6 +204,57 @@ def _fit_algorithm(Z: np.ndarray, algorithm: str, k: int | None, seed: int, n_in
     return model, np.asarray(labels, dtype=np.int64)
 
 
+def merge_components(labels: np.ndarray, graph, k: int, *, n_labels: int | None = None) -> np.ndarray:
+    """Merge the clusters of ``labels`` down to ``k`` along a neighbour graph; return component -> cluster.
+
+    Greedy modularity agglomeration (Clauset, Newman and Moore) on the graph between clusters:
+    each step joins the two clusters whose union raises Newman's modularity most, i.e. the pair
+    joined by the most neighbour-edge weight relative to what their sizes would give by chance.
+    Over-clustering a UMAP manifold and merging this way splits blobs that hold two groups and
+    joins groups that the mixture had cut in two, where a k-component mixture can only do one
+    or the other (docs/clustering.md, "Over-clustering and merging").
+
+    Parameters
+    ----------
+    labels : ndarray of int
+        Cluster ids 0..m-1 (no noise).
+    graph : sparse matrix
+        Weighted, symmetric neighbour graph of the rows (UMAP's ``graph_``).
+    k : int
+        Clusters wanted.
+    n_labels : int, optional
+        Number of cluster ids m (default ``labels.max() + 1``); an id with no rows is merged like any other.
+
+    Returns
+    -------
+    ndarray of int, shape (m,)
+        The merged cluster (0..k-1) of each original cluster.
+    """
+    import scipy.sparse as sp
+
+    labels = np.asarray(labels, dtype=np.int64)
+    m = max(int(labels.max()) + 1, n_labels or 0)
+    members = sp.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), labels)), shape=(len(labels), m))
+    weight = np.asarray((members.T @ sp.csr_matrix(graph) @ members).todense(), dtype=float)
+    total = max(float(weight.sum()), 1e-12)
+    degree = weight.sum(axis=1)
+    group = np.arange(m)
+    alive = list(range(m))
+    while len(alive) > max(k, 1):
+        sub = np.ix_(alive, alive)
+        gain = weight[sub] / total - np.outer(degree[alive], degree[alive]) / total ** 2
+        np.fill_diagonal(gain, -np.inf)
+        i, j = np.unravel_index(int(np.argmax(gain)), gain.shape)
+        a, b = alive[i], alive[j]
+        weight[a, :] += weight[b, :]
+        weight[:, a] += weight[:, b]
+        degree[a] += degree[b]
+        group[group == b] = a
+        alive.remove(b)
+    _, mapping = np.unique(group, return_inverse=True)
+    return mapping.astype(np.int64)
+
+
 def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
     """Map cluster ids so 0 is the largest cluster (noise -1 stays -1): stable, readable ids."""
     ids, counts = np.unique(labels[labels >= 0], return_counts=True)
@@ -203,7 +267,11 @@ def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
 
 
 class _Relabelled:
-    """Wrap a predictor so new rows get the same size-ordered ids as the fitted rows."""
+    """Wrap a predictor so new rows get the ids the fitted rows got: size-ordered, or merged components.
+
+    ``mapping`` takes the model's own ids to the returned ones; several may map to one (components
+    merged into a cluster), whose probabilities are then summed.
+    """
 
     def __init__(self, model, mapping: np.ndarray):
         self.model = model
@@ -216,10 +284,12 @@ class _Relabelled:
         return out
 
     def predict_proba(self, Z):
-        proba = self.model.predict_proba(Z)
-        out = np.zeros_like(proba)
-        out[:, self.mapping[: proba.shape[1]]] = proba
-        return out
+        proba = np.asarray(self.model.predict_proba(Z))
+        mapping = self.mapping[: proba.shape[1]]
+        # a component that took no fitted row has no id (-1): its share is dropped and rows renormalised
+        used = mapping >= 0
+        out = proba[:, used] @ np.eye(int(mapping.max()) + 1, dtype=proba.dtype)[mapping[used]]
+        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
 
     def __getattr__(self, name):
         model = self.__dict__.get("model")
@@ -228,8 +298,12 @@ class _Relabelled:
         return getattr(model, name)
 
 
-def fit_clustering(Z: np.ndarray, algorithm: str, n_clusters: int | None, *, seed: int = 0) -> Clustering:
-    """Fit one algorithm with a given k on points ``Z``; ids are ordered by cluster size."""
+def fit_clustering(Z: np.ndarray, algorithm: str, n_clusters: int | None, *, seed: int = 0,
+                   components: int | None = None, graph=None) -> Clustering:
+    """Fit one algorithm with a given k on points ``Z``; ids are ordered by cluster size.
+
+    ``components`` and ``graph``: over-cluster and merge along the graph (see :func:`_fit_algorithm`).
+    """
     from sklearn.neighbors import KNeighborsClassifier
 
     if algorithm != "hdbscan":
@@ -237,7 +311,7 @@ def fit_clustering(Z: np.ndarray, algorithm: str, n_clusters: int | None, *, see
             raise InputError(f"`n_clusters` must be a positive integer, got {n_clusters!r}.")
         if n_clusters > len(Z):
             raise InputError(f"n_clusters={n_clusters} is more than the {len(Z)} rows to cluster.")
-    model, raw = _fit_algorithm(Z, algorithm, n_clusters, seed)
+    model, raw = _fit_algorithm(Z, algorithm, n_clusters, seed, components=components, graph=graph)
     labels = _relabel_by_size(raw)
     assigner = None
     if algorithm in ("agglomerative", "hdbscan"):

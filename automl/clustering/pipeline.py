@@ -28,7 +28,7 @@ from .methods import (METHODS, check_method, cluster_profiles, cluster_scores, d
                       k_range_for, label_scores, manifold_settings, warm_umap)
 from .result import ClusterResult
 from .selection import (REPRESENTATION_MARGIN, Candidate, choose_k, choose_representation, make_runs,
-                        most_stable_run, partitions_at, quality_by_k, run_seeds)
+                        most_stable_run, partitions_at, quality_by_k, refine_partitions, run_seeds)
 
 __all__ = ["cluster", "embed"]
 
@@ -333,6 +333,7 @@ def cluster(
     with plan.timed("cluster"):
         for c in candidates:
             chosen_k[c.name], _ = choose_k(quality_by_k(c, algorithm, ks, seed=seed))
+            refine_partitions(c, algorithm, chosen_k[c.name], seed=seed)
     chosen, selection = choose_representation(candidates, chosen_k)
     # 4. More runs of the chosen one, when time allows, make the kept run the typical one.
     for extra in range(3, _RUNS + 1):
@@ -345,7 +346,8 @@ def cluster(
         kept, stability = most_stable_run(partitions_at(chosen, algorithm, key, seed=seed))
     run = chosen.runs[kept]
     with plan.timed("cluster"):
-        clustering = fit_clustering(run.space, algorithm, None if key < 0 else key, seed=seed + run.seed)
+        clustering = fit_clustering(run.space, algorithm, None if key < 0 else key, seed=seed + run.seed,
+                                    components=chosen.components.get(key), graph=getattr(run.reducer, "graph_", None))
     assigned = clustering.labels
     embedding, encoder_used = chosen.data, chosen.encoder
     if chosen.preprocessor is not None:
@@ -372,6 +374,8 @@ def cluster(
         "rows": int(len(frame)), "k_max": k_max, "columns": int(len(schema.used)), "features": int(X.shape[1]),
         "embedding_dim": int(embedding.shape[1]), "method": method, "space": space, "algorithm": algorithm,
         "n_clusters": int(clustering.n_clusters), "k_chosen": "auto" if k_fixed is None else "given",
+        # mixture components merged into the clusters along UMAP's graph (None: a plain k-component mixture)
+        "components": chosen.components.get(key),
         "criterion": None if k_fixed is not None or algorithm == "hdbscan" else _CRITERION,
         "k_runner_up": None if k_curve.empty else _runner_up(k_curve),
         "manifold": manifold_settings(len(embedding), n_components, n_neighbors) if on_manifold else None,
@@ -402,7 +406,7 @@ def _k_curve(curve: pd.DataFrame, n_found: int, key: int) -> pd.DataFrame:
     out["better"] = "higher"
     out["chosen"] = out["k"] == key
     return out[["k", "criterion", "value", "better", "chosen", "silhouette", "stability", "modularity",
-                "quality"]].reset_index(drop=True)
+                "quality", "components"]].reset_index(drop=True)
 
 
 def _runner_up(curve: pd.DataFrame) -> int | None:
