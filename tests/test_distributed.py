@@ -158,6 +158,7 @@ def distributed_search(tmp_path_factory):
     return {"dir": tmp, "logs": text, "result": automl.load(tmp / "result")}
 
 
+@pytest.mark.slow  # three processes with TensorFlow on 2 cores: 67 s of the default suite's 15 minutes
 def test_chief_and_two_workers_share_one_search_without_repeating_a_trial(distributed_search):
     result = distributed_search["result"]
     trials = result.trials[result.trials["family"] == "neural_network"]
@@ -176,6 +177,7 @@ def test_chief_and_two_workers_share_one_search_without_repeating_a_trial(distri
     assert sorted(ran) == sorted(trials["trial"])
 
 
+@pytest.mark.slow  # three processes with TensorFlow on 2 cores: 67 s of the default suite's 15 minutes
 def test_chief_result_ranks_networks_beside_the_classic_models(distributed_search):
     result = distributed_search["result"]
     families = set(result.leaderboard["family"])

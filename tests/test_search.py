@@ -317,6 +317,7 @@ automl.fit(breast_cancer(), "target", families=["neural_network"], time_budget=6
 """
 
 
+@pytest.mark.slow  # 70-85 s; resume stays covered by default on the same engine (test_killed_autoencoder_search_resumes_on_the_shared_engine)
 def test_killed_search_resumes_without_rerunning_finished_trials(breast_cancer_df, tmp_path):
     script = tmp_path / "search.py"
     script.write_text(textwrap.dedent(_RESUME_SCRIPT))
