@@ -94,13 +94,17 @@ def test_runs_are_aligned_before_rows_are_compared():
     assert spread["rows_all_agree"] == pytest.approx(56 / 60, abs=1e-4)
 
 
-def test_modularity_prefers_cuts_along_the_gaps():
+def _graph_of(X, neighbours: int = 10):
     from sklearn.neighbors import kneighbors_graph
 
+    graph = kneighbors_graph(X, neighbours, mode="connectivity")
+    return graph.maximum(graph.T)
+
+
+def test_modularity_prefers_cuts_along_the_gaps():
     frame, truth = blobs(k=4)
     X = frame.drop(columns="group").to_numpy()
-    graph = kneighbors_graph(X, 10, mode="connectivity")
-    graph = graph.maximum(graph.T)
+    graph = _graph_of(X)
     true_q = modularity(graph, truth)
     merged = modularity(graph, np.minimum(truth, 2))  # two real groups merged
     split = truth.copy()
@@ -234,13 +238,6 @@ def test_short_budget_skips_the_search_and_says_why(monkeypatch):
     result = automl.cluster(frame, 4, labels="group", verbose=0, time_budget=2)
     assert result.info["representation"]["chosen"] == "features"
     assert result.info["representation"]["skipped"]["autoencoder"].startswith("time")
-
-
-def _graph_of(X, neighbours: int = 10):
-    from sklearn.neighbors import kneighbors_graph
-
-    graph = kneighbors_graph(X, neighbours, mode="connectivity")
-    return graph.maximum(graph.T)
 
 
 def test_merging_joins_the_pieces_of_a_group_and_never_two_groups():

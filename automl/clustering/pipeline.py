@@ -347,7 +347,7 @@ def cluster(
     run = chosen.runs[kept]
     with plan.timed("cluster"):
         clustering = fit_clustering(run.space, algorithm, None if key < 0 else key, seed=seed + run.seed,
-                                    components=chosen.components.get(key), graph=getattr(run.reducer, "graph_", None))
+                                    components=chosen.components.get(key), graph=run.graph)
     assigned = clustering.labels
     embedding, encoder_used = chosen.data, chosen.encoder
     if chosen.preprocessor is not None:

@@ -84,6 +84,11 @@ class Run:
     reducer: Any = None
     seconds: float = 0.0
 
+    @property
+    def graph(self):
+        """UMAP's neighbour graph of the run (None when the representation itself is clustered)."""
+        return getattr(self.reducer, "graph_", None)
+
 
 @dataclass
 class Candidate:
@@ -126,21 +131,14 @@ def _labels(run: Run, algorithm: str, k: int | None, seed: int, components: int 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # GMM convergence notes on tiny data
         _, labels = _fit_algorithm(run.space, algorithm, k, seed + run.seed, components=components,
-                                   graph=_graph(run))
+                                   graph=run.graph)
     return labels
 
 
-def _graph(run: Run):
-    """UMAP's neighbour graph of the run (None when the representation itself is clustered)."""
-    return getattr(run.reducer, "graph_", None)
-
-
-def _scores(candidate: Candidate, partitions: list[np.ndarray], seed: int) -> tuple[float, float, float]:
-    """(silhouette, stability, quality) of one partition per run of ``candidate``."""
-    silhouette = float(np.nanmean([_silhouette(run.space, p, seed) for run, p in zip(candidate.runs, partitions)]))
-    stability = _stability(partitions)
-    quality = silhouette if not np.isfinite(stability) else (silhouette + stability) / 2
-    return silhouette, stability, quality
+def _mean_modularity(candidate: Candidate, partitions: list[np.ndarray]) -> float:
+    """Mean modularity of one partition per run on that run's UMAP graph (NaN when no run has a graph)."""
+    values = [modularity(run.graph, p) for run, p in zip(candidate.runs, partitions) if run.graph is not None]
+    return float(np.nanmean(values)) if values else float("nan")
 
 
 def _agreement(partitions: list[np.ndarray]) -> np.ndarray:
@@ -206,10 +204,11 @@ def quality_by_k(candidate: Candidate, algorithm: str, ks, *, seed: int = 0) -> 
         partitions = [_labels(run, algorithm, k, seed) for run in candidate.runs]
         key = -1 if k is None else int(k)
         candidate.partitions[key] = partitions
-        silhouette, stability, quality = _scores(candidate, partitions, seed)
-        graphs = [_graph(run) for run in candidate.runs]
-        modular = float(np.nanmean([modularity(g, p) for g, p in zip(graphs, partitions) if g is not None])) \
-            if any(g is not None for g in graphs) else float("nan")
+        silhouette = float(np.nanmean([_silhouette(run.space, p, seed) for run, p in
+                                       zip(candidate.runs, partitions)]))
+        stability = _stability(partitions)
+        quality = silhouette if not np.isfinite(stability) else (silhouette + stability) / 2
+        modular = _mean_modularity(candidate, partitions)
         terms = [t for t in (silhouette, stability, modular if USE_MODULARITY else np.nan) if np.isfinite(t)]
         value = float(np.mean(terms)) if terms else -1.0
         found = int(np.median([len(np.unique(p[p >= 0])) for p in partitions]))
@@ -245,7 +244,7 @@ def refine_partitions(candidate: Candidate, algorithm: str, key: int, *, seed: i
     docs/clustering.md). Only for mixtures on a UMAP manifold with at least two runs (the merge
     needs the neighbour graph, the choice the stability); otherwise nothing changes.
     """
-    if algorithm != "gmm" or key < 2 or len(candidate.runs) < 2 or any(_graph(r) is None for r in candidate.runs):
+    if algorithm != "gmm" or key < 2 or len(candidate.runs) < 2 or any(r.graph is None for r in candidate.runs):
         return
     at = candidate.curve.index[candidate.curve["_key"] == key]
     if len(at) == 0:
@@ -257,8 +256,7 @@ def refine_partitions(candidate: Candidate, algorithm: str, key: int, *, seed: i
         if components >= len(candidate.data):
             break
         partitions = [_labels(run, algorithm, key, seed, components) for run in candidate.runs]
-        modular = float(np.mean([modularity(_graph(run), p) for run, p in zip(candidate.runs, partitions)]))
-        score = (_stability(partitions) + modular) / 2
+        score = (_stability(partitions) + _mean_modularity(candidate, partitions)) / 2
         if score > best_score:
             best_score, best = score, (components, partitions)
     if best is None:
