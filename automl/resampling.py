@@ -33,7 +33,7 @@ from .models.base import Candidate, PreparedData, balanced_class_weight, predict
 from .parallel import monotonic_deadline, run_tasks, wall_deadline
 
 __all__ = ["ResamplingPlan", "BagOutcome", "check_resampling", "plan_resampling", "fold_indices", "rows_data",
-           "bag_candidates", "bagging_order", "bag_one", "searched_twin", "build_stack"]
+           "bag_candidates", "bagging_rounds", "bagging_order", "bag_one", "searched_twin", "build_stack"]
 
 # k-fold bagging is chosen up to this many development rows (train + validation), see plan_resampling.
 KFOLD_MAX_ROWS = 20_000
@@ -46,8 +46,9 @@ _OPTIMISM = 1.2
 DEFER_SHARE = 0.5
 # A bag is stopped once it has run this many times its estimate (plus a second).
 _OVERRUN = 2.0
-# At most this many candidates are bagged (the ensemble rarely uses more).
-MAX_BAGGED = 6
+# At most this many candidates are bagged: each family's best, then the second ones (a family's best default
+# configuration beside its searched best, further networks) while time lasts.
+MAX_BAGGED = 10
 # With time left after the first k folds, a bag gets further sets of k fold models on other folds, up to this many.
 # Two: the second set's round fits the allowance (the first sets' time plus a second) whatever the timings, so a
 # fit with the same seed and a budget that does not bind gives the same leaderboard; a third would be cut by the
@@ -279,11 +280,10 @@ def bag_one(candidate: Candidate, family, data: PreparedData, X: np.ndarray, y: 
     return bag, oof, ""
 
 
-def bagging_order(scored: list[tuple[float, int, Candidate]]) -> list[tuple[float, int, Candidate]]:
-    """``(holdout score, position, candidate)`` in the order they are bagged: each family's best first.
+def bagging_rounds(scored: list[tuple[float, int, Candidate]]) -> list[list[tuple[float, int, Candidate]]]:
+    """``(holdout score, position, candidate)`` in rounds: every family's best, then every second best, ...
 
-    Every family's best configuration comes before any family's second best, best
-    score first within a round. The ensemble gains most from models that err
+    Best score first within a round. The ensemble gains most from models that err
     differently, and the time for bagging is short: ordered by score alone, three
     configurations of one family (or one slow family) could use it up while a
     family with the top holdout score waits (measured on telecom_churn at 30 s:
@@ -292,12 +292,20 @@ def bagging_order(scored: list[tuple[float, int, Candidate]]) -> list[tuple[floa
     """
     by_score = sorted(scored, key=lambda t: (-t[0], t[1]))
     seen: dict[str, int] = {}
-    rounds = []
+    rounds: list[list[tuple[float, int, Candidate]]] = []
     for item in by_score:
         family = item[2].family
-        rounds.append((seen.get(family, 0), item))
-        seen[family] = seen.get(family, 0) + 1
-    return [item for _, item in sorted(rounds, key=lambda ri: (ri[0], -ri[1][0], ri[1][1]))]
+        position = seen.get(family, 0)
+        seen[family] = position + 1
+        while len(rounds) <= position:
+            rounds.append([])
+        rounds[position].append(item)
+    return rounds
+
+
+def bagging_order(scored: list[tuple[float, int, Candidate]]) -> list[tuple[float, int, Candidate]]:
+    """The candidates of :func:`bagging_rounds` in the order they are bagged: each family's best first."""
+    return [item for round_ in bagging_rounds(scored) for item in round_]
 
 
 def bag_candidates(candidates: list[Candidate], families: dict[str, Any], data: PreparedData, X_dev: np.ndarray,
@@ -346,11 +354,13 @@ def bag_candidates(candidates: list[Candidate], families: dict[str, Any], data: 
         except Exception:  # noqa: BLE001 -- a model that cannot score is not worth bagging
             value = float("nan")
         scored.append((value if math.isfinite(value) else -math.inf, i, c))
-    # Two passes: the first defers a bag that would take more than DEFER_SHARE of the time left, so that the
-    # cheaper ones behind it are made first; the second tries the deferred ones with what is left. A bag that
-    # took most of the time and was then cut short left nothing bagged at all (tate_artworks at 30 s).
-    deferred = []
-    for pass_, queue in enumerate((bagging_order(scored), deferred)):
+    # Within each round (every family's best, then the second ones), two passes: the first defers a bag that
+    # would take more than DEFER_SHARE of the time left, so that the cheaper ones behind it are made first; the
+    # second tries the deferred ones with what is left. A bag that took most of the time and was then cut short
+    # left nothing bagged at all (tate_artworks at 30 s). A deferred family's best still comes before any second
+    # one: with the second ones in the same pass, a family's best default configuration was bagged ahead of
+    # CatBoost's deferred best on telecom_churn at 30 s, and CatBoost was left out.
+    for pass_, queue, deferred in _passes(bagging_rounds(scored)):
         for value, i, candidate in queue:
             family = families.get(candidate.family)
             if family is None:
@@ -385,6 +395,18 @@ def bag_candidates(candidates: list[Candidate], families: dict[str, Any], data: 
     _repeat_bags(outcome, families, data, X_dev, y_dev, w_dev, plan, deadline, reserve_share, max_sets)
     info["time_s"] = round(time.monotonic() - started, 3)
     return outcome
+
+
+def _passes(rounds):
+    """``(pass, queue, deferred)`` per round: the round itself, then what its first pass deferred.
+
+    The second pass's queue is the list the first pass filled, so it is handed out only after that
+    pass has run (a generator), and the second pass defers nothing.
+    """
+    for round_ in rounds:
+        deferred: list = []
+        yield 0, round_, deferred
+        yield 1, list(deferred), []
 
 
 def _repeat_bags(outcome: BagOutcome, families: dict[str, Any], data: PreparedData, X_dev: np.ndarray,

@@ -171,7 +171,7 @@ def _scaled_blobs(signal_scale: float, noise_columns: int, noise_scale: float, s
 
 @pytest.mark.parametrize("signal_scale, noise_columns, noise_scale, expected", [
     (100.0, 8, 1.0, "unscaled"),  # the columns' own ranges carry the structure: standardising drowns it in noise
-    (1.0, 1, 100.0, "features"),  # a wide noise column would dominate the raw distances: standardise
+    (1.0, 3, 100.0, "features"),  # wide noise columns would dominate the raw distances: standardise
 ])
 def test_unscaled_columns_win_only_where_their_ranges_carry_the_clusters(signal_scale, noise_columns, noise_scale,
                                                                          expected):
@@ -182,6 +182,17 @@ def test_unscaled_columns_win_only_where_their_ranges_carry_the_clusters(signal_
     assert result.scores["acc"] >= 0.95, result.selection
     # new rows go through the chosen representation's own preprocessing
     np.testing.assert_array_equal(result.predict(frame.drop(columns="group")), result.labels)
+
+
+def test_unscaled_columns_are_not_offered_when_one_column_sets_the_distances():
+    # one noise column 100 times wider than the signal: unscaled, the distances are that column's alone
+    # (a stable clustering of it would score well on the quality, as proline did on wine)
+    frame = _scaled_blobs(1.0, 1, 100.0)
+    result = automl.cluster(frame, 4, labels="group", verbose=0, time_budget=600, autoencoder=False)
+    assert list(result.selection["representation"]) == ["features"]
+    why = result.info["representation"]["skipped"]["unscaled"]
+    assert "'n0'" in why and "effective columns" in why, why
+    assert result.scores["acc"] >= 0.95
 
 
 def test_pipeline_picks_an_embedding_that_recovers_the_clusters(monkeypatch, noisy_blobs):
@@ -276,3 +287,33 @@ def test_refine_keeps_the_plain_mixture_when_merging_gains_nothing():
     quality_by_k(bare, "gmm", [3])
     refine_partitions(bare, "gmm", 3)
     assert not bare.components
+
+
+def test_refine_never_keeps_a_merge_less_stable_than_the_plain_mixture(monkeypatch):
+    from types import SimpleNamespace
+
+    from automl.clustering import selection
+    from automl.clustering.selection import Run, refine_partitions
+
+    frame, truth = blobs(240, k=3)
+    X = frame.drop(columns="group").to_numpy(dtype=np.float32)
+    graph = SimpleNamespace(graph_=_graph_of(X))
+    c = Candidate("features", X, runs=[Run(s, X, graph) for s in run_seeds(0, 3)])
+    quality_by_k(c, "gmm", [3])
+    # every merged variant looks perfectly modular, but moves 30 rows differently on each run
+    rng = np.random.default_rng(0)
+
+    def shuffled(run, algorithm, k, seed, components=None):
+        labels = np.asarray(truth).copy()
+        rows = rng.choice(len(labels), 30, replace=False)
+        labels[rows] = rng.integers(0, 3, 30)
+        return labels
+
+    monkeypatch.setattr(selection, "_labels", shuffled)
+    monkeypatch.setattr(selection, "_mean_modularity", lambda candidate, partitions: 1.0)
+    refine_partitions(c, "gmm", 3)
+    assert 3 not in c.components  # its combined score is higher, its stability lower: not kept
+    # the same modularity with merges as stable as the plain mixture: kept
+    monkeypatch.setattr(selection, "_labels", lambda run, algorithm, k, seed, components=None: np.asarray(truth))
+    refine_partitions(c, "gmm", 3)
+    assert c.components[3] == 3 + selection.OVERSPLIT[0]

@@ -119,6 +119,27 @@ def test_costs_move_the_threshold_towards_the_cheaper_mistake():
     assert curve["cost"].min() == pytest.approx(info["value_at_threshold"])
 
 
+def test_accuracy_threshold_moves_from_one_half_only_when_it_wins_beyond_chance():
+    rng = np.random.default_rng(3)
+    p_true = rng.random(3000)
+    y = (rng.random(3000) < p_true).astype(int)
+    # calibrated probabilities: the argmax cut wanders off 0.5 by chance alone, and 0.5 is kept
+    calibrated = decide(np.column_stack([1 - p_true, p_true]), y, task="binary", metric="accuracy",
+                        calibrate=False)
+    info = calibrated.info["threshold"]
+    assert info["tuned_threshold"] != 0.5 and calibrated.threshold == 0.5, info
+    assert "beyond chance" in info["reason"]
+    assert info["value_at_threshold"] == info["value_at_0.5"]
+    # probabilities shifted down by 0.2: the right cut is near 0.3 and the test lets it through
+    shifted = np.clip(p_true - 0.2, 0.0, 1.0)
+    moved = decide(np.column_stack([1 - shifted, shifted]), y, task="binary", metric="accuracy", calibrate=False)
+    test = moved.info["threshold"]["test_against_0.5"]
+    assert 0.2 < moved.threshold < 0.4 and test["wins"] > test["losses"] + 100, moved.info
+    # F1 is tuned as before: no test against 0.5
+    f1 = decide(np.column_stack([1 - p_true, p_true]), y, task="binary", metric="f1", calibrate=False)
+    assert "test_against_0.5" not in f1.info["threshold"] and f1.threshold < 0.5
+
+
 @pytest.mark.parametrize("costs, message", [
     ([[0, 1], [1]], "2x2 matrix"),
     ([[0, 1, 2], [1, 0, 2]], "shape"),

@@ -88,10 +88,11 @@ def test_batched_trials_match_the_one_at_a_time_loop(small_data, family_cls, con
     columns = ["trial", "score", "status", "params"]
     pd.testing.assert_frame_equal(alone.trials[columns], batched.trials[columns], check_exact=True)
     assert len(alone.trials) == configs and (alone.trials["status"] == "ok").all()
-    (a,), (b,) = alone.candidates, batched.candidates
-    assert a.params == b.params and a.info["configs_tried"] == b.info["configs_tried"] == configs
-    X = small_data.X_val
-    np.testing.assert_array_equal(a.predictor.predict_proba(X), b.predictor.predict_proba(X))
+    assert [c.name for c in alone.candidates] == [c.name for c in batched.candidates]
+    for a, b in zip(alone.candidates, batched.candidates):  # the best and, when searched, the best default
+        assert a.params == b.params and a.info["configs_tried"] == b.info["configs_tried"] == configs
+        X = small_data.X_val
+        np.testing.assert_array_equal(a.predictor.predict_proba(X), b.predictor.predict_proba(X))
 
 
 def test_batched_trials_keep_to_the_deadline(small_data):

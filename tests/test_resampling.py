@@ -15,7 +15,10 @@ from automl.evaluate.decision import decide_all
 from automl.evaluate.ensemble import BaggedPredictor, ensemble_validation
 from automl.evaluate.leaderboard import Predictions, score_candidates
 from automl.models import get_family
+from automl.budget import Budget
 from automl.models.base import Candidate, PreparedData
+from automl.models.classic import PORTFOLIO_SUFFIX, SklearnFamily
+from automl.progress import Hooks
 from automl.resampling import (bag_candidates, bagging_order, check_resampling, fold_indices, plan_resampling,
                                rows_data)
 
@@ -195,15 +198,20 @@ def test_a_bag_that_would_take_most_of_the_time_left_waits_for_the_cheaper_ones(
     X, y, data, family, found = small_task
     plan = plan_resampling(5, len(y), 30, y_dev=y, task="binary")
     searched = found[0]
-    # the same linear model twice: "slow" claims 1.6 s per fit (8 s for 5 folds), "quick" next to nothing
+    # the same linear model as the best of two families: "slow" claims 1.6 s per fit (8 s for 5 folds),
+    # "quick" next to nothing; "second" is the other family's second best
     slow = Candidate("slow", "linear", dict(searched.params), searched.predictor, fit_time_s=1.6)
-    quick = Candidate("quick", "linear", dict(searched.params), searched.predictor, fit_time_s=0.001)
-    order = bag_candidates([slow, quick], {family.name: family}, data, X, y, None, plan,
+    quick = Candidate("quick", "other", dict(searched.params), searched.predictor, fit_time_s=0.001)
+    second = Candidate("second", "other", dict(searched.params), searched.predictor, fit_time_s=0.001)
+    families = {"linear": family, "other": family}
+    order = bag_candidates([slow, quick, second], families, data, X, y, None, plan,
                            time.monotonic() + 10, row_ratio=1.0).info["bagged"]
-    assert order == ["quick", "slow"]  # 8 s of 10 left: deferred, then made with the time still left
-    roomy = bag_candidates([slow, quick], {family.name: family}, data, X, y, None, plan,
+    # 8 s of 10 left: deferred behind the cheaper best of the other family, then made with the time still
+    # left -- before any family's second best
+    assert order == ["quick", "slow", "second"]
+    roomy = bag_candidates([slow, quick, second], families, data, X, y, None, plan,
                            time.monotonic() + 100, row_ratio=1.0).info["bagged"]
-    assert roomy == ["slow", "quick"]
+    assert roomy == ["slow", "quick", "second"]
 
 
 def test_each_familys_best_is_bagged_before_any_familys_second():
@@ -220,6 +228,39 @@ def test_rows_data_has_no_validation_rows(small_task):
     X, y, data, _, _ = small_task
     fold = rows_data(data, X[:10], y[:10], None)
     assert fold.X_train.shape == (10, 5) and len(fold.y_val) == 0 and fold.task == "binary"
+
+
+class _Neighbours(SklearnFamily):
+    """k-nearest neighbours whose only default configuration (k = 150) is far worse than the random ones (k <= 5)."""
+
+    name = "neighbours"
+
+    def make_estimator(self, params, data):
+        from sklearn.neighbors import KNeighborsClassifier
+
+        return KNeighborsClassifier(n_neighbors=params["k"])
+
+    def default_configs(self, data):
+        return [{"k": 150}]
+
+    def sample_config(self, rng, data):
+        return {"k": int(rng.integers(1, 6))}
+
+
+def test_a_family_offers_its_best_default_beside_the_searched_best():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2)).astype(np.float32)
+    y = ((X[:, 0] > 0) ^ (X[:, 1] > 0)).astype(np.int64)  # a checkerboard: local neighbours win
+    data = PreparedData(X_train=X[:300], y_train=y[:300], X_val=X[300:], y_val=y[300:], task="binary",
+                        metric="accuracy", n_classes=2, feature_names=["a", "b"], seed=0)
+    searched, portfolio = _Neighbours(max_configs=4).fit(data, Budget(60), Hooks()).candidates
+    assert (searched.name, portfolio.name) == ("neighbours", "neighbours" + PORTFOLIO_SUFFIX)
+    assert portfolio.family == "neighbours" and portfolio.params == {"k": 150}
+    assert searched.params["k"] <= 5
+    assert data.val_score(searched.predictor) > data.val_score(portfolio.predictor)
+    # where a default configuration is the best, it is offered alone
+    alone = _Neighbours(max_configs=1).fit(data, Budget(60), Hooks()).candidates
+    assert [c.name for c in alone] == ["neighbours"] and alone[0].params == {"k": 150}
 
 
 # -- ensemble and decisions on out-of-fold predictions -----------------------------------------------------

@@ -49,8 +49,9 @@ def test_leaderboard_figure_shows_lower_is_better_metrics_in_their_units(diabete
     result = automl.fit(diabetes_df, "target", metric="rmse", families=["linear"], time_budget=2, verbose=0)
     fig = viz.leaderboard_figure(result)
     validation = next(t for t in fig.data if t.name == "validation")
-    assert validation.x[0] == pytest.approx(-result.leaderboard["val_score"].iloc[0])
-    assert 20 < validation.x[0] < 100  # an RMSE on the diabetes target, positive
+    # bottom-up like every leaderboard figure: the best model is the last bar
+    np.testing.assert_allclose(list(validation.x)[::-1], -result.leaderboard["val_score"])
+    assert 20 < validation.x[-1] < 100  # an RMSE on the diabetes target, positive
     assert "lower is better" in fig.layout.annotations[0].text
 
 

@@ -9,7 +9,8 @@ decisions made (see :func:`decide`).
   uncalibrated one.
 * **Threshold** (:func:`tune_threshold`): for binary tasks, the probability cut-off that maximises
   F1, balanced accuracy or accuracy -- or minimises the cost of a cost matrix -- on the (calibrated)
-  validation probabilities.
+  validation probabilities. For accuracy, 0.5 is the right cut of calibrated probabilities, so
+  a tuned one replaces it only when it wins by more than chance (:func:`beats_half`).
 * **Ranking curves** (:func:`gains_table`, :func:`ks_statistic`, :func:`threshold_curve`): data for
   figures and reports, on whatever labelled rows they are given.
 """
@@ -26,7 +27,14 @@ from ..errors import InputError
 
 __all__ = ["Decision", "SigmoidCalibrator", "IsotonicCalibrator", "TemperatureCalibrator", "OBJECTIVES",
            "check_costs", "check_decision_options", "choose_calibration", "tune_threshold", "decide", "decide_all",
-           "decision_value", "gains_table", "ks_statistic", "threshold_curve"]
+           "decision_value", "gains_table", "ks_statistic", "threshold_curve", "beats_half"]
+
+# z of the one-sided test a tuned accuracy threshold must pass against 0.5 (see beats_half). The
+# threshold is the best of hundreds of cuts on the same rows, so its gain is biased upwards: the test is
+# strict. Measured on credit_scoring (accuracy, 2,672 out-of-fold rows, four outer splits at 30 s and
+# 120 s): the argmax threshold gained 0.003-0.005 on the validation rows and lost 0.0012 on average
+# against 0.5 on the outer test rows (-0.0054 on two splits).
+ACCURACY_THRESHOLD_Z = 1.96
 
 OBJECTIVES = ("f1", "balanced_accuracy", "accuracy")
 _EPS = 1e-12
@@ -304,6 +312,28 @@ def _value(name, tp, fp, fn, tn, matrix) -> float:
     return float((recall + specificity) / 2)
 
 
+def beats_half(y, p, threshold: float, *, sample_weight=None, z: float = ACCURACY_THRESHOLD_Z) -> tuple[bool, dict]:
+    """Whether cutting ``p`` at ``threshold`` is more accurate than at 0.5 beyond chance (McNemar's test).
+
+    Only the rows with ``p`` between the two cuts are decided differently; among them, the ones the
+    threshold gets right (``wins``) against the ones 0.5 gets right (``losses``). The threshold
+    passes when ``wins - losses > z * sqrt(wins + losses)`` (row weights: their sums, and the root of
+    the sum of squared weights). Returns the verdict and the counts.
+    """
+    y, p = np.asarray(y).astype(int), np.asarray(p, dtype=float)
+    w = np.ones(len(p)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    low, high = min(threshold, 0.5), max(threshold, 0.5)
+    between = (p >= low) & (p < high)
+    # between the cuts the threshold says positive when it is the lower one
+    says_positive = threshold < 0.5
+    right = y[between] == int(says_positive)
+    wins, losses = float(w[between][right].sum()), float(w[between][~right].sum())
+    spread = float(np.sqrt(np.sum(w[between] ** 2)))
+    passed = bool(wins - losses > z * spread) if spread > 0 else False
+    return passed, {"rows_between": int(between.sum()), "wins": round(wins, 6), "losses": round(losses, 6),
+                    "z": z}
+
+
 def decision_value(name: str, y, p, threshold: float, costs=None, sample_weight=None) -> float:
     """``name`` ('f1', 'balanced_accuracy', 'accuracy' or 'cost') of the decision ``p >= threshold``."""
     tp, fp, fn, tn = _confusion_at(np.asarray(p, dtype=float), np.asarray(y).astype(int), np.array([threshold]),
@@ -382,6 +412,15 @@ def decide(val_proba, y_val, *, task: str, metric: str | None = None, threshold=
                                       "reason": "validation rows hold one class only"}
         return decision
     value, info = tune_threshold(y_val, p, objective=objective, costs=costs, sample_weight=sample_weight)
+    if objective == "accuracy" and costs is None:
+        passed, test = beats_half(y_val, p, value, sample_weight=sample_weight)
+        info = {**info, "tuned_threshold": round(value, 6), "test_against_0.5": test}
+        if not passed:
+            # calibrated probabilities are cut at 0.5 for accuracy; the tuned cut's gain was within chance
+            value = 0.5
+            info.update(value_at_threshold=info["value_at_0.5"],
+                        reason="the tuned threshold did not beat 0.5 beyond chance (McNemar, z "
+                               f"{ACCURACY_THRESHOLD_Z})")
     decision.threshold = value
     decision.info["threshold"] = {"threshold": round(value, 6), **info, "selected_on": "validation"}
     return decision
