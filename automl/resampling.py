@@ -33,7 +33,7 @@ from .models.base import Candidate, PreparedData, balanced_class_weight, predict
 from .parallel import monotonic_deadline, run_tasks, wall_deadline
 
 __all__ = ["ResamplingPlan", "BagOutcome", "check_resampling", "plan_resampling", "fold_indices", "rows_data",
-           "bag_candidates", "bagging_rounds", "bagging_order", "bag_one", "searched_twin", "build_stack"]
+           "bag_candidates", "bagging_rounds", "bag_one", "searched_twin", "build_stack"]
 
 # k-fold bagging is chosen up to this many development rows (train + validation), see plan_resampling.
 KFOLD_MAX_ROWS = 20_000
@@ -303,15 +303,10 @@ def bagging_rounds(scored: list[tuple[float, int, Candidate]]) -> list[list[tupl
     return rounds
 
 
-def bagging_order(scored: list[tuple[float, int, Candidate]]) -> list[tuple[float, int, Candidate]]:
-    """The candidates of :func:`bagging_rounds` in the order they are bagged: each family's best first."""
-    return [item for round_ in bagging_rounds(scored) for item in round_]
-
-
 def bag_candidates(candidates: list[Candidate], families: dict[str, Any], data: PreparedData, X_dev: np.ndarray,
                    y_dev: np.ndarray, w_dev: np.ndarray | None, plan: ResamplingPlan, deadline: float,
                    row_ratio: float, reserve_share: float = 2.0, max_sets: int = MAX_BAG_SETS) -> BagOutcome:
-    """Bag the best candidates (each family's best first, see :func:`bagging_order`) until ``deadline``.
+    """Bag the best candidates (each family's best first, see :func:`bagging_rounds`) until ``deadline``.
 
     A bag estimated to need more than :data:`DEFER_SHARE` of the time left is
     deferred until the cheaper ones have been made.
@@ -360,53 +355,43 @@ def bag_candidates(candidates: list[Candidate], families: dict[str, Any], data: 
     # left nothing bagged at all (tate_artworks at 30 s). A deferred family's best still comes before any second
     # one: with the second ones in the same pass, a family's best default configuration was bagged ahead of
     # CatBoost's deferred best on telecom_churn at 30 s, and CatBoost was left out.
-    for pass_, queue, deferred in _passes(bagging_rounds(scored)):
-        for value, i, candidate in queue:
-            family = families.get(candidate.family)
-            if family is None:
-                info["skipped"][candidate.name] = "its family cannot refit a fixed configuration"
-                continue
-            if len(info["bagged"]) >= MAX_BAGGED or not math.isfinite(value):
-                info["skipped"][candidate.name] = f"at most {MAX_BAGGED} models are bagged"
-                continue
-            estimate = plan.k * family.fold_seconds(candidate, row_ratio)
-            left = deadline - time.monotonic()
-            if pass_ == 0 and estimate > DEFER_SHARE * left:
-                deferred.append((value, i, candidate))
-                continue
-            if estimate > _OPTIMISM * left:
-                info["skipped"][candidate.name] = f"needs about {estimate:.1f} s, {max(left, 0.0):.1f} s left"
-                continue
-            begun = time.monotonic()
-            # one bag that runs far past its estimate must not use up the time of the others
-            own_deadline = min(deadline, begun + _OVERRUN * estimate + 1.0)
-            bag, oof, why = bag_one(candidate, family, data, X_dev, y_dev, w_dev, folds, own_deadline)
-            if bag is None:
-                info["skipped"][candidate.name] = why + (f" (estimated {estimate:.1f} s)" if own_deadline < deadline
-                                                         else "")
-                continue
-            outcome.candidates[i] = Candidate(
-                candidate.name, candidate.family, dict(candidate.params), bag, fit_time_s=time.monotonic() - begun,
-                history=candidate.history, info={**candidate.info, "validation": oof.validation,
-                                                 "bag_rows": int(len(y_dev)), "bag_k": plan.k, "bag_sets": 1,
-                                                 "searched_fit_time_s": candidate.fit_time_s})
-            outcome.oof[candidate.name] = oof
-            info["bagged"].append(candidate.name)
+    for round_ in bagging_rounds(scored):
+        deferred: list[tuple[float, int, Candidate]] = []
+        for pass_, queue in ((0, round_), (1, deferred)):  # the deferred list is read after pass 0 fills it
+            for value, i, candidate in queue:
+                family = families.get(candidate.family)
+                if family is None:
+                    info["skipped"][candidate.name] = "its family cannot refit a fixed configuration"
+                    continue
+                if len(info["bagged"]) >= MAX_BAGGED or not math.isfinite(value):
+                    info["skipped"][candidate.name] = f"at most {MAX_BAGGED} models are bagged"
+                    continue
+                estimate = plan.k * family.fold_seconds(candidate, row_ratio)
+                left = deadline - time.monotonic()
+                if pass_ == 0 and estimate > DEFER_SHARE * left:
+                    deferred.append((value, i, candidate))
+                    continue
+                if estimate > _OPTIMISM * left:
+                    info["skipped"][candidate.name] = f"needs about {estimate:.1f} s, {max(left, 0.0):.1f} s left"
+                    continue
+                begun = time.monotonic()
+                # one bag that runs far past its estimate must not use up the time of the others
+                own_deadline = min(deadline, begun + _OVERRUN * estimate + 1.0)
+                bag, oof, why = bag_one(candidate, family, data, X_dev, y_dev, w_dev, folds, own_deadline)
+                if bag is None:
+                    info["skipped"][candidate.name] = why + (f" (estimated {estimate:.1f} s)" if own_deadline < deadline
+                                                             else "")
+                    continue
+                outcome.candidates[i] = Candidate(
+                    candidate.name, candidate.family, dict(candidate.params), bag, fit_time_s=time.monotonic() - begun,
+                    history=candidate.history, info={**candidate.info, "validation": oof.validation,
+                                                     "bag_rows": int(len(y_dev)), "bag_k": plan.k, "bag_sets": 1,
+                                                     "searched_fit_time_s": candidate.fit_time_s})
+                outcome.oof[candidate.name] = oof
+                info["bagged"].append(candidate.name)
     _repeat_bags(outcome, families, data, X_dev, y_dev, w_dev, plan, deadline, reserve_share, max_sets)
     info["time_s"] = round(time.monotonic() - started, 3)
     return outcome
-
-
-def _passes(rounds):
-    """``(pass, queue, deferred)`` per round: the round itself, then what its first pass deferred.
-
-    The second pass's queue is the list the first pass filled, so it is handed out only after that
-    pass has run (a generator), and the second pass defers nothing.
-    """
-    for round_ in rounds:
-        deferred: list = []
-        yield 0, round_, deferred
-        yield 1, list(deferred), []
 
 
 def _repeat_bags(outcome: BagOutcome, families: dict[str, Any], data: PreparedData, X_dev: np.ndarray,

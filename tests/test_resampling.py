@@ -19,7 +19,7 @@ from automl.budget import Budget
 from automl.models.base import Candidate, PreparedData
 from automl.models.classic import PORTFOLIO_SUFFIX, SklearnFamily
 from automl.progress import Hooks
-from automl.resampling import (bag_candidates, bagging_order, check_resampling, fold_indices, plan_resampling,
+from automl.resampling import (bag_candidates, bagging_rounds, check_resampling, fold_indices, plan_resampling,
                                rows_data)
 
 
@@ -220,7 +220,7 @@ def test_each_familys_best_is_bagged_before_any_familys_second():
 
     scored = [item("xgboost", 0.93, 0), item("xgboost", 0.92, 1), item("xgboost", 0.915, 2),
               item("catboost", 0.91, 3), item("linear", 0.80, 4), item("catboost", 0.90, 5)]
-    order = [c.name for _, _, c in bagging_order(scored)]
+    order = [c.name for round_ in bagging_rounds(scored) for _, _, c in round_]
     assert order == ["xgboost_0", "catboost_3", "linear_4", "xgboost_1", "catboost_5", "xgboost_2"]
 
 

@@ -104,9 +104,10 @@ def _unscaled(frame: pd.DataFrame, schema, scaling: str) -> tuple[Candidate | No
     if scaling != "standard" or len(numeric) < 2:
         return None, None
     values = schema.coerce(frame, warn_drift=False)[numeric].apply(pd.to_numeric, errors="coerce")
-    shares = values.astype(float).var().fillna(0.0).to_numpy()
-    shares = shares / shares.sum() if shares.sum() > 0 else shares
-    effective = 1.0 / float(np.sum(shares ** 2)) if shares.sum() > 0 else 0.0
+    variances = values.astype(float).var().fillna(0.0).to_numpy()
+    total = float(variances.sum())
+    shares = variances / total if total > 0 else variances
+    effective = 1.0 / float(np.sum(shares ** 2)) if total > 0 else 0.0
     if effective < _MIN_EFFECTIVE_COLUMNS:
         top = numeric[int(np.argmax(shares))]
         return None, (f"one column sets the unscaled distances: {top!r} carries {shares.max():.1%} of the numeric "

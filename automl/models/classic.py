@@ -192,12 +192,14 @@ class SklearnFamily(ModelFamily):
                 if status == "ok" and np.isfinite(value) and value > best.get(default, (-np.inf, None))[0]:
                     best[default] = (value, Candidate(self.name, self.name, dict(params), estimator,
                                                       fit_time_s=seconds, info=dict(info)))
-        ranked = sorted(best.values(), key=lambda item: -item[0])
-        candidates = [candidate for _, candidate in ranked]
-        if len(candidates) == 2 and ranked[0][1] is best.get(False, (None, None))[1]:
-            candidates[1].name = self.name + PORTFOLIO_SUFFIX
-        else:  # the best configuration is a default one: nothing to add
-            candidates = candidates[:1]
+        default, searched = best.get(True), best.get(False)
+        if searched is not None and (default is None or searched[0] > default[0]):
+            candidates = [searched[1]]
+            if default is not None:  # the search beat the defaults: the best of them stays a candidate
+                default[1].name = self.name + PORTFOLIO_SUFFIX
+                candidates.append(default[1])
+        else:  # a default configuration is the best (ties included): nothing to add
+            candidates = [] if default is None else [default[1]]
         for candidate in candidates:
             candidate.info["configs_tried"] = len(records)
         return FamilyResult(candidates, pd.DataFrame(records))
